@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/infra/config"
+	"github.com/promorelay/promorelay/infra/httpapi"
+)
+
+// Main is one running promorelay: its config, store and HTTP server. Tests
+// build it the same way main does.
+type Main struct {
+	Config config.Config
+	Logger *slog.Logger
+	Store  core.Store
+
+	listener net.Listener
+	server   *http.Server
+}
+
+// NewMain parses the serve flags and environment.
+func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main, error) {
+	cfg, err := config.Load("promorelay serve", args, getenv, logOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, errUsage
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Main{Config: cfg, Logger: cfg.Logger(logOut)}, nil
+}
+
+// Open opens the store and starts listening; Addr is known afterwards.
+func (m *Main) Open(ctx context.Context) error {
+	store, err := m.Config.OpenStore(ctx, core.SystemClock{})
+	if err != nil {
+		return fmt.Errorf("open %s store: %w", m.Config.Store, err)
+	}
+	m.Store = store
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		_ = store.Close()
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           httpapi.New(httpapi.Options{Store: store, Engine: m.Config.Store, Logger: m.Logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Serve opens, serves until ctx ends, then shuts down gracefully: in-flight
+// requests finish (up to 20 s), then the store closes, so everything
+// acknowledged is committed.
+func (m *Main) Serve(ctx context.Context) error {
+	if m.listener == nil {
+		if err := m.Open(ctx); err != nil {
+			return err
+		}
+	}
+	m.Logger.Info("promorelay serving", "addr", "http://"+m.Addr(), "store", m.Config.Store, "data", m.dataLocation())
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.Serve(m.listener) }()
+	select {
+	case err := <-errc:
+		_ = m.Store.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	m.Logger.Info("shutting down")
+	return m.Close()
+}
+
+// Close stops the server gracefully and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := m.server.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	if len(errs) == 0 {
+		m.Logger.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) dataLocation() string {
+	if m.Config.Store == config.EngineDynamo {
+		return "table " + m.Config.Dynamo.Table
+	}
+	return m.Config.DataDir
+}

@@ -1,0 +1,84 @@
+package dynamo_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/storetest"
+	"github.com/promorelay/promorelay/infra/dynamo"
+	"github.com/promorelay/promorelay/internal/dynamolocal"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
+
+var tables atomic.Int64
+
+// open returns a store on a fresh table of the shared DynamoDB Local.
+func open(t *testing.T, clock core.Clock) *dynamo.Store {
+	t.Helper()
+	s, err := dynamo.New(context.Background(), dynamo.Config{
+		Table:       fmt.Sprintf("conformance-%d", tables.Add(1)),
+		Endpoint:    dynamolocal.Shared(t),
+		CreateTable: true,
+		Clock:       clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestDynamoConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock core.Clock) core.Store { return open(t, clock) })
+}
+
+// TestUsageCounted checks that consumed capacity is counted per operation
+// kind: a plain put of a small item costs 1 write unit, a two-item
+// transaction 4 (DynamoDB doubles units inside transactions).
+func TestUsageCounted(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, core.SystemClock{})
+	if err := s.Write(ctx, core.Put(core.Item{Key: core.Key{PK: "p", SK: "a"}, Version: 1})); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Write(ctx,
+		core.Put(core.Item{Key: core.Key{PK: "p", SK: "b"}, Version: 1}),
+		core.UpdateOp(core.Update{Key: core.Key{PK: "p", SK: "c"}, Adds: []core.Add{core.AddBy("n", 1)}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, core.Key{PK: "p", SK: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	u := s.Usage()
+	if got := u["put"]; got.Calls != 1 || got.Write != 1 {
+		t.Errorf("put usage %+v, want 1 call, 1 WCU", got)
+	}
+	if got := u["transact"]; got.Calls != 1 || got.Write != 4 {
+		t.Errorf("transact usage %+v, want 1 call, 4 WCU", got)
+	}
+	if got := u["get"]; got.Calls != 1 || got.Read != 1 {
+		t.Errorf("get usage %+v, want 1 call, 1 RCU (consistent read)", got)
+	}
+	s.ResetUsage()
+	if len(s.Usage()) != 0 {
+		t.Error("ResetUsage left counters")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	err := dynamo.Config{Endpoint: "::bad", MaxAttempts: -1}.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"table name is required", "not a URL", "MaxAttempts"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
