@@ -6,6 +6,8 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+RIE := $(BIN)/aws-lambda-rie
 TEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 20m
 TEST_LOG := $(CURDIR)/.test.log
 
@@ -20,9 +22,9 @@ build:
 	$(GO) build -o bin/promorelay ./cmd/promorelay
 
 ## test: every test, race detector on, both storage engines (starts DynamoDB Local)
-test: dynamodb-local
+test: dynamodb-local $(RIE)
 	@echo "go test $(TEST_FLAGS) ./...  (full log: $(TEST_LOG))"
-	@status=0; $(GO) test $(TEST_FLAGS) -v ./... > $(TEST_LOG) 2>&1 || status=$$?; \
+	@status=0; PATH="$(BIN):$$PATH" $(GO) test $(TEST_FLAGS) -v ./... > $(TEST_LOG) 2>&1 || status=$$?; \
 	grep -E '^(ok|FAIL|panic|--- FAIL)|^\s*--- FAIL|^--- PASS: Test[A-Za-z]*Conformance|--- PASS: .*/Contention|^\S+\s+\[(setup|build) failed\]' $(TEST_LOG) || true; \
 	if [ $$status -ne 0 ]; then echo "tests failed; the failing output:"; grep -B2 -A30 -E '^\s*--- FAIL|^panic:|^FAIL\s|build failed' $(TEST_LOG) | head -300; fi; \
 	passed=$$(grep -cE '^\s*--- PASS' $(TEST_LOG) || true); failed=$$(grep -cE '^\s*--- FAIL' $(TEST_LOG) || true); \
@@ -49,6 +51,12 @@ $(STATICCHECK):
 	@echo "installing staticcheck $(STATICCHECK_VERSION) into $(BIN)"
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(BIN)/staticcheck $(STATICCHECK)
+
+# The Lambda Runtime Interface Emulator runs the functions in their tests.
+$(RIE):
+	@mkdir -p $(BIN)
+	@echo "installing the Lambda Runtime Interface Emulator into $(BIN)"
+	GOBIN=$(BIN) $(GO) install $(RIE_MODULE)
 
 tidy-check:
 	@cp go.mod .go.mod.bak; cp go.sum .go.sum.bak; $(GO) mod tidy; \

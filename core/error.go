@@ -28,8 +28,16 @@ const (
 // Error is the one error type that carries a Code. Message is safe to show to a
 // client; it never contains secrets or internal details.
 type Error struct {
-	Code    Code
+	Code Code
+	// Key, when set, is a more specific machine-readable key than Code that
+	// clients see instead (Voucherify's keys such as "quantity_exceeded");
+	// Code still decides the HTTP status.
+	Key     string
 	Message string
+	// ResourceID and ResourceType name the object the error concerns, e.g.
+	// the failed redemption a refused redeem call recorded.
+	ResourceID   string
+	ResourceType string
 	// Err is the underlying cause, kept for logs and errors.Is; never shown to clients.
 	Err error
 
@@ -72,6 +80,26 @@ var (
 // Errorf returns an *Error with the given code and a client-safe message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// KeyedError returns an *Error with a specific key for clients.
+func KeyedError(code Code, key, format string, args ...any) *Error {
+	return &Error{Code: code, Key: key, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorKey returns the key clients see for err: the *Error's Key, else its code.
+func ErrorKey(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Key != "" {
+			return e.Key
+		}
+		return string(e.Code)
+	}
+	if err == nil {
+		return ""
+	}
+	return string(CodeInternal)
 }
 
 // ConditionFailed returns the error of a write whose operation index (0-based;

@@ -16,6 +16,8 @@ const usage = `promorelay: a self-hostable promotion engine and CDP connector.
 
 Usage:
   promorelay serve [flags]     serve the HTTP API (see "promorelay serve -h")
+  promorelay keys create --project NAME [--json] [store flags]
+                               create API keys for a project (creating the project)
   promorelay help              show this help
 `
 
@@ -44,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return m.Serve(ctx)
+	case "keys":
+		return keysCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -13,7 +13,7 @@ import (
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/infra/config"
-	"github.com/promorelay/promorelay/infra/httpapi"
+	"github.com/promorelay/promorelay/internal/app"
 )
 
 // Main is one running promorelay: its config, store and HTTP server. Tests
@@ -53,7 +53,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.listener = ln
 	m.server = &http.Server{
-		Handler:           httpapi.New(httpapi.Options{Store: store, Engine: m.Config.Store, Logger: m.Logger}),
+		Handler:           app.New(store, core.SystemClock{}).Handler(app.HTTPOptions{Engine: m.Config.Store, Logger: m.Logger, AdminToken: m.Config.AdminToken}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -32,7 +32,10 @@ type Config struct {
 	Store     string // PROMORELAY_STORE, --store: embedded | dynamo
 	LogLevel  string // PROMORELAY_LOG_LEVEL, --log-level: debug | info | warn | error
 	LogFormat string // PROMORELAY_LOG_FORMAT, --log-format: text | json
-	Dynamo    DynamoConfig
+	// AdminToken (PROMORELAY_ADMIN_TOKEN, environment only: a flag would show
+	// in process listings) enables the /admin endpoints.
+	AdminToken string
+	Dynamo     DynamoConfig
 }
 
 // DynamoConfig holds the DynamoDB engine's settings.
@@ -79,10 +82,14 @@ func (c *Config) settings() []setting {
 
 // Load parses args (without the program and command names) over the
 // environment over the defaults, and validates the result.
-func Load(name string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+// extra, when given, registers a command's own flags on the same flag set.
+func Load(name string, args []string, getenv func(string) string, out io.Writer, extra ...func(*flag.FlagSet)) (Config, error) {
 	c := Default()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
+	for _, x := range extra {
+		x(fs)
+	}
 	for _, s := range c.settings() {
 		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env)
 		if s.boolean != nil {
@@ -101,6 +108,7 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		}
 		fs.StringVar(s.str, s.flag, *s.str, usage)
 	}
+	c.AdminToken = getenv("PROMORELAY_ADMIN_TOKEN")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -40,6 +40,10 @@ type ErrorBody struct {
 	Message   string `json:"message"`
 	Details   string `json:"details,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// ResourceID and ResourceType name the object concerned, e.g. the failed
+	// redemption recorded for a refused redeem call.
+	ResourceID   string `json:"resource_id,omitempty"`
+	ResourceType string `json:"resource_type,omitempty"`
 }
 
 // WriteError answers with err's status and error body. Internal errors are
@@ -48,7 +52,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	status := Status(err)
 	body := ErrorBody{
 		Code:      status,
-		Key:       string(core.ErrorCode(err)),
+		Key:       core.ErrorKey(err),
 		Message:   core.ErrorMessage(err),
 		RequestID: RequestID(r.Context()),
 	}
@@ -56,6 +60,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if errors.As(err, &ce) && ce.Code != core.CodeInternal {
 		body.Details = ce.Message
 		body.Message = http.StatusText(status)
+		body.ResourceID, body.ResourceType = ce.ResourceID, ce.ResourceType
 	}
 	if status >= 500 {
 		log.ErrorContext(r.Context(), "request failed", "err", err, "status", status)

@@ -5,21 +5,40 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/project"
+	"github.com/promorelay/promorelay/core/promo"
 )
 
 // Options are the dependencies of the handler tree.
 type Options struct {
-	Store  core.Store
-	Engine string // reported by /healthz
-	Logger *slog.Logger
-	Clock  core.Clock
+	Store    core.Store
+	Engine   string // reported by /healthz
+	Logger   *slog.Logger
+	Clock    core.Clock
+	Projects *project.Service
+	Promo    *promo.Service
+	// RatePerSecond and RateBurst bound each API key's request rate.
+	RatePerSecond float64
+	RateBurst     int
+	// AdminToken guards the /admin endpoints; empty disables them.
+	AdminToken string
+}
+
+// API is the handler tree.
+type API struct {
+	o      Options
+	mux    *http.ServeMux
+	limits *limiters
 }
 
 // New returns the handler tree with its middleware.
@@ -30,28 +49,57 @@ func New(o Options) http.Handler {
 	if o.Clock == nil {
 		o.Clock = core.SystemClock{}
 	}
-	mux := http.NewServeMux()
-	h := &handlers{o: o}
-	mux.HandleFunc("GET /healthz", h.health)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, o.Logger, core.Errorf(core.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	if o.RatePerSecond <= 0 {
+		o.RatePerSecond = 500
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = 1000
+	}
+	a := &API{o: o, mux: http.NewServeMux(), limits: &limiters{per: rate.Limit(o.RatePerSecond), burst: o.RateBurst}}
+	a.mux.HandleFunc("GET /healthz", a.health)
+	if o.Projects != nil && o.Promo != nil {
+		a.promoRoutes()
+	}
+	if o.Projects != nil {
+		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.createKeys)
+	}
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, core.Errorf(core.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
 	})
-	return chain(mux, requestID, recoverer(o.Logger), accessLog(o.Logger))
+	return chain(a.mux, requestID, recoverer(o.Logger), accessLog(o.Logger))
 }
 
-type handlers struct{ o Options }
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, a.o.Logger, err)
+}
 
 // health answers 200 when the store answers a read within two seconds.
-func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
+func (a *API) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	_, err := h.o.Store.Get(ctx, core.Key{PK: "health", SK: "probe"})
+	_, err := a.o.Store.Get(ctx, core.Key{PK: "health", SK: "probe"})
 	if err != nil && core.ErrorCode(err) != core.CodeNotFound {
-		h.o.Logger.WarnContext(r.Context(), "health check failed", "err", err)
-		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": h.o.Engine})
+		a.o.Logger.WarnContext(r.Context(), "health check failed", "err", err)
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": a.o.Engine})
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": h.o.Engine})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": a.o.Engine})
+}
+
+// createKeys is the admin endpoint behind "promorelay keys create": it needs
+// the admin token as a Bearer token.
+func (a *API) createKeys(w http.ResponseWriter, r *http.Request) {
+	want := "Bearer " + a.o.AdminToken
+	if a.o.AdminToken == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+		a.fail(w, r, core.Errorf(core.CodeUnauthorized, "admin endpoints need Authorization: Bearer <PROMORELAY_ADMIN_TOKEN>"))
+		return
+	}
+	keys, err := a.o.Projects.CreateKeys(r.Context(), r.PathValue("name"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, keys)
 }
 
 // Middleware wraps a handler with a cross-cutting concern.

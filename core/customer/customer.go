@@ -1,0 +1,110 @@
+// Package customer resolves the customers promotions are published to and
+// redeemed by. A customer is known by promorelay's id ("cust_…") and by the
+// shop's source_id; the first reference by source_id creates the customer,
+// as Voucherify does on publication and redemption.
+package customer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/promorelay/promorelay/core"
+)
+
+// Profile is the stored customer record (extended by the ingest issue with
+// traits, consents, aggregates and segments).
+type Profile struct {
+	ID        string         `json:"id"`
+	SourceID  string         `json:"source_id,omitempty"`
+	Name      string         `json:"name,omitempty"`
+	Email     string         `json:"email,omitempty"`
+	Phone     string         `json:"phone,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	Segments  []string       `json:"segments,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	Object    string         `json:"object"` // "customer"
+}
+
+// Ref is how a request names a customer.
+type Ref struct {
+	ID       string
+	SourceID string
+	Name     string
+	Email    string
+	Phone    string
+	Metadata map[string]any
+}
+
+// ProfileKey is where a customer's profile lives; the customer's partition
+// also holds its redemption and publication index items.
+func ProfileKey(project, id string) core.Key {
+	return core.Key{PK: Partition(project, id), SK: "profile"}
+}
+
+// Partition is the customer's partition key.
+func Partition(project, id string) string { return project + "#cust#" + id }
+
+func sourceKey(project, sourceID string) core.Key {
+	return core.Key{PK: project + "#custsrc#" + sourceID, SK: "c"}
+}
+
+// Resolver finds or creates customers.
+type Resolver struct {
+	Store core.Store
+	Clock core.Clock
+	IDs   *core.IDs
+}
+
+// Resolve returns the customer ref names: by id (which must exist), else by
+// source_id (created when new). A zero Ref resolves to a zero Profile.
+func (r *Resolver) Resolve(ctx context.Context, project string, ref Ref) (Profile, error) {
+	switch {
+	case ref.ID != "":
+		return r.Get(ctx, project, ref.ID)
+	case ref.SourceID == "":
+		return Profile{}, nil
+	case len(ref.SourceID) > 200:
+		return Profile{}, core.Errorf(core.CodeInvalid, "customer.source_id longer than 200 characters")
+	}
+	for range 3 {
+		it, err := r.Store.Get(ctx, sourceKey(project, ref.SourceID))
+		if err == nil {
+			return r.Get(ctx, project, string(it.Data))
+		}
+		if !errors.Is(err, core.ErrNotFound) {
+			return Profile{}, err
+		}
+		p := Profile{ID: r.IDs.New("cust"), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
+			Metadata: ref.Metadata, CreatedAt: r.Clock.Now().UTC(), Object: "customer"}
+		data, err := json.Marshal(p)
+		if err != nil {
+			return Profile{}, err
+		}
+		err = r.Store.Write(ctx,
+			core.Put(core.Item{Key: sourceKey(project, ref.SourceID), Version: 1, Data: []byte(p.ID)}, core.IfNotExists()),
+			core.Put(core.Item{Key: ProfileKey(project, p.ID), Version: 1, Data: data}, core.IfNotExists()))
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, core.ErrConditionFailed) {
+			return Profile{}, fmt.Errorf("create customer: %w", err)
+		}
+	}
+	return Profile{}, core.Errorf(core.CodeConflict, "customer %q is being created concurrently", ref.SourceID)
+}
+
+// Get returns the customer with id.
+func (r *Resolver) Get(ctx context.Context, project, id string) (Profile, error) {
+	it, err := r.Store.Get(ctx, ProfileKey(project, id))
+	if errors.Is(err, core.ErrNotFound) {
+		return Profile{}, core.Errorf(core.CodeNotFound, "customer %s not found", id)
+	}
+	if err != nil {
+		return Profile{}, err
+	}
+	var p Profile
+	return p, json.Unmarshal(it.Data, &p)
+}

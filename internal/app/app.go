@@ -1,0 +1,54 @@
+// Package app wires promorelay's services onto one store. The local binary,
+// the Lambda functions and the end-to-end tests all build it the same way.
+package app
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/customer"
+	"github.com/promorelay/promorelay/core/project"
+	"github.com/promorelay/promorelay/core/promo"
+	"github.com/promorelay/promorelay/infra/httpapi"
+)
+
+// App is one set of services over one store.
+type App struct {
+	Store     core.Store
+	Clock     core.Clock
+	IDs       *core.IDs
+	Projects  *project.Service
+	Customers *customer.Resolver
+	Promo     *promo.Service
+}
+
+// New builds the services on store.
+func New(store core.Store, clock core.Clock) *App {
+	if clock == nil {
+		clock = core.SystemClock{}
+	}
+	ids := core.NewIDs(clock, nil)
+	customers := &customer.Resolver{Store: store, Clock: clock, IDs: ids}
+	return &App{
+		Store: store, Clock: clock, IDs: ids,
+		Projects:  &project.Service{Store: store, Clock: clock, IDs: ids},
+		Customers: customers,
+		Promo:     &promo.Service{Store: store, Clock: clock, IDs: ids, Customers: customers},
+	}
+}
+
+// HTTPOptions are the HTTP adapter's settings that are not services.
+type HTTPOptions struct {
+	Engine     string
+	Logger     *slog.Logger
+	AdminToken string
+}
+
+// Handler returns the HTTP handler tree over the app's services.
+func (a *App) Handler(o HTTPOptions) http.Handler {
+	return httpapi.New(httpapi.Options{
+		Store: a.Store, Engine: o.Engine, Logger: o.Logger, Clock: a.Clock,
+		Projects: a.Projects, Promo: a.Promo, AdminToken: o.AdminToken,
+	})
+}
