@@ -1,0 +1,55 @@
+// Command api is the HTTP API Lambda: API Gateway HTTP API events (payload
+// format 2.0) go through the API Gateway proxy into the same handler tree
+// that `promorelay serve` runs locally.
+//
+// Configuration comes from the environment only (see infra/config); on AWS
+// template.yaml sets PROMORELAY_STORE=dynamo and PROMORELAY_DYNAMO_TABLE.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/infra/config"
+	"github.com/promorelay/promorelay/internal/app"
+)
+
+func main() {
+	// Built once per execution environment (the cold start) and reused by
+	// every invocation it serves.
+	handler, err := newHandler(context.Background(), os.Getenv, os.Stderr)
+	if err != nil {
+		// Lambda reports the exit as an init failure and logs stderr.
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
+}
+
+// newHandler reads the configuration through getenv, opens the store it
+// names and returns the HTTP handler tree, logging to logOut. It refuses any
+// engine but DynamoDB: an embedded store on a Lambda's disk would lose every
+// acknowledged write when the execution environment goes away.
+func newHandler(ctx context.Context, getenv func(string) string, logOut io.Writer) (http.Handler, error) {
+	cfg, err := config.Load("api", nil, getenv, logOut)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	if cfg.Store != config.EngineDynamo {
+		return nil, fmt.Errorf("store %q: the api function needs PROMORELAY_STORE=%s", cfg.Store, config.EngineDynamo)
+	}
+	store, err := cfg.OpenStore(ctx, core.SystemClock{})
+	if err != nil {
+		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
+	}
+	return app.New(store, core.SystemClock{}).Handler(app.HTTPOptions{
+		Engine: cfg.Store, Logger: cfg.Logger(logOut), AdminToken: cfg.AdminToken,
+	}), nil
+}
