@@ -108,3 +108,22 @@ func (r *Resolver) Get(ctx context.Context, project, id string) (Profile, error)
 	var p Profile
 	return p, json.Unmarshal(it.Data, &p)
 }
+
+// Find returns the customer ref names without creating one: by id, else by
+// source_id; an unknown customer is a not-found error.
+func (r *Resolver) Find(ctx context.Context, project string, ref Ref) (Profile, error) {
+	if ref.ID != "" {
+		return r.Get(ctx, project, ref.ID)
+	}
+	if ref.SourceID == "" {
+		return Profile{}, core.Errorf(core.CodeInvalid, "name a customer by id or source_id")
+	}
+	it, err := r.Store.Get(ctx, sourceKey(project, ref.SourceID))
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		return Profile{}, core.Errorf(core.CodeNotFound, "customer %s not found", ref.SourceID)
+	}
+	if err != nil {
+		return Profile{}, err
+	}
+	return r.Get(ctx, project, string(it.Data))
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,6 +125,9 @@ func (s *Service) CreateCampaign(ctx context.Context, p string, in CampaignInput
 	if err := in.validate(); err != nil {
 		return Campaign{}, err
 	}
+	if err := s.checkRules(ctx, p, in.ValidationRules); err != nil {
+		return Campaign{}, err
+	}
 	if in.VouchersCount > MaxInlineCodes {
 		return Campaign{}, core.Errorf(core.CodeInvalid, "vouchers_count above %d: create the campaign, then add codes with POST /v1/campaigns/{id}/vouchers?vouchers_count=N (generated in the background)", MaxInlineCodes)
 	}
@@ -147,11 +151,21 @@ func (s *Service) CreateCampaign(ctx context.Context, p string, in CampaignInput
 	if err != nil {
 		return Campaign{}, err
 	}
-	err = s.commit(ctx, c,
+	ops := []core.Op{
 		core.Put(core.Item{Key: campaignNameKey(p, c.Name), Version: 1, Data: []byte(c.ID)}, core.IfNotExists()),
 		core.Put(core.Item{Key: campaignKey(p, c.ID), Version: 1, Data: data}, core.IfNotExists()),
 		core.Put(core.Item{Key: campaignListKey(p, c.ID), Version: 1}),
-		ev)
+		ev,
+	}
+	for _, id := range c.ValidationRules {
+		more, err := assignmentOps(p, Assignment{ID: s.IDs.New("asgm"), RuleID: id, RelatedObjectID: c.ID,
+			RelatedObjectType: "campaign", CreatedAt: c.CreatedAt, Object: "validation_rules_assignment"})
+		if err != nil {
+			return Campaign{}, err
+		}
+		ops = append(ops, more...)
+	}
+	err = s.commit(ctx, c, ops...)
 	if err != nil {
 		if core.FailedIndex(err) == 0 {
 			return Campaign{}, core.Errorf(core.CodeConflict, "a campaign named %q already exists", c.Name)
@@ -247,8 +261,8 @@ func (s *Service) UpdateCampaign(ctx context.Context, p, id string, u CampaignUp
 		if u.AutoJoin != nil {
 			c.AutoJoin = *u.AutoJoin
 		}
-		if u.ValidationRules != nil {
-			c.ValidationRules = u.ValidationRules
+		if u.ValidationRules != nil && !slices.Equal(u.ValidationRules, c.ValidationRules) {
+			return core.Errorf(core.CodeInvalid, "change a campaign's validation rules with POST/DELETE /v1/validation-rules/{id}/assignments")
 		}
 		if c.StartDate != nil && c.ExpirationDate != nil && !c.ExpirationDate.After(*c.StartDate) {
 			return core.Errorf(core.CodeInvalid, "expiration_date must be after start_date")
@@ -266,7 +280,7 @@ func (s *Service) SetCampaignActive(ctx context.Context, p, id string, active bo
 	return s.modifyCampaign(ctx, p, id, typ, func(c *Campaign) error { c.Active = active; return nil })
 }
 
-func (s *Service) modifyCampaign(ctx context.Context, p, id, event string, change func(*Campaign) error) (Campaign, error) {
+func (s *Service) modifyCampaign(ctx context.Context, p, id, event string, change func(*Campaign) error, extra ...func() ([]core.Op, error)) (Campaign, error) {
 	for attempt := 0; ; attempt++ {
 		it, c, err := s.resolveCampaign(ctx, p, id)
 		if err != nil {
@@ -287,7 +301,15 @@ func (s *Service) modifyCampaign(ctx context.Context, p, id, event string, chang
 		if err != nil {
 			return Campaign{}, err
 		}
-		err = s.commit(ctx, c, core.UpdateOp(core.Update{Key: it.Key, Data: data, Conds: []core.Cond{core.IfVersion(it.Version)}}), ev)
+		ops := []core.Op{core.UpdateOp(core.Update{Key: it.Key, Data: data, Conds: []core.Cond{core.IfVersion(it.Version)}}), ev}
+		for _, x := range extra {
+			more, err := x()
+			if err != nil {
+				return Campaign{}, err
+			}
+			ops = append(ops, more...)
+		}
+		err = s.commit(ctx, c, ops...)
 		if err == nil {
 			return c, nil
 		}

@@ -169,6 +169,9 @@ func (s *Service) publicationOps(p string, pub Publication, camp *Campaign) ([]c
 		idx["source"] = len(ops)
 		ops = append(ops, core.Put(core.Item{Key: pubSourceKey(p, pub.SourceID), Version: 1, Data: data}, core.IfNotExists()))
 	}
+	st := stats{}
+	st.add(pub.CampaignID, statPublished, 1)
+	ops = append(ops, st.ops(p, pub.ID)...)
 	payload := map[string]any{"publication": pub, "voucher": pub.Voucher, "customer": pub.Customer}
 	for _, typ := range []string{"customer.publication.succeeded", "voucher.published"} {
 		ev, err := s.eventOp(p, typ, pub.CustomerID, "", payload)
@@ -302,4 +305,40 @@ func (s *Service) repeatPublication(ctx context.Context, p string, in PublishInp
 		return Publication{}, err
 	}
 	return s.newPublication(in, cust, v), nil
+}
+
+// PublicationFilter selects a publication listing.
+type PublicationFilter struct {
+	Customer string // customer id
+	Voucher  string // code
+	Limit    int
+	Cursor   string
+}
+
+// ListPublications lists the publications of a customer or of a code,
+// newest first.
+func (s *Service) ListPublications(ctx context.Context, p string, f PublicationFilter) ([]Publication, string, error) {
+	var q core.Query
+	switch {
+	case f.Customer != "":
+		q = core.Query{PK: customer.Partition(p, f.Customer), Prefix: "pub#"}
+	case f.Voucher != "":
+		q = core.Query{PK: voucherKey(p, f.Voucher).PK, Prefix: "p#"}
+	default:
+		return nil, "", core.Errorf(core.CodeInvalid, "filter publications by customer or voucher")
+	}
+	q.Reverse, q.Limit, q.Cursor = true, clampLimit(f.Limit), f.Cursor
+	pg, err := s.Store.Query(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Publication, 0, len(pg.Items))
+	for _, it := range pg.Items {
+		var pub Publication
+		if err := json.Unmarshal(it.Data, &pub); err != nil {
+			return nil, "", err
+		}
+		out = append(out, pub)
+	}
+	return out, pg.Next, nil
 }

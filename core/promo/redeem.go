@@ -12,6 +12,7 @@ import (
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/customer"
 	"github.com/promorelay/promorelay/core/promo/calc"
+	"github.com/promorelay/promorelay/core/promo/rules"
 )
 
 // MaxStack is how many redeemables one validation or redemption may carry:
@@ -58,6 +59,11 @@ type RedeemableError struct {
 	Key     string `json:"key"`
 	Message string `json:"message"`
 	Details string `json:"details,omitempty"`
+	// promorelay's additions for a violated validation rule: which rule,
+	// and the machine-readable reason (e.g. order_amount_too_low).
+	RuleID   string `json:"rule_id,omitempty"`
+	RuleName string `json:"rule_name,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // RedeemableResult is one redeemable's outcome.
@@ -197,6 +203,7 @@ type evalItem struct {
 	amount int64 // discount or gift credits
 	err    *RedeemableError
 	result ResultDetail
+	rules  *ruleContext // nil when no rule applies
 }
 
 func (in StackInput) validate() error {
@@ -306,6 +313,11 @@ func (s *Service) evaluate(ctx context.Context, p string, in StackInput) (*evalu
 		if e.err == nil {
 			e.err = s.price(calcn, &e)
 		}
+		if e.err == nil {
+			if e.err, err = s.applyRules(ctx, p, ev, &e, campaigns[e.st.v.CampaignID], now); err != nil {
+				return nil, err
+			}
+		}
 		if e.err != nil && ev.failed < 0 {
 			ev.failed = i
 		}
@@ -350,6 +362,23 @@ func (s *Service) campaignsOf(ctx context.Context, p string, vouchers map[core.K
 		out[c.ID] = &c
 	}
 	return out, nil
+}
+
+// applyRules evaluates the validation rules of the code and its campaign.
+func (s *Service) applyRules(ctx context.Context, p string, ev *evaluation, e *evalItem, c *Campaign, now time.Time) (*RedeemableError, error) {
+	rc, counters, err := s.prepareRules(ctx, p, e.st.v, e.st.item, c, ev.customer.ID, now)
+	if err != nil || rc == nil {
+		return nil, err
+	}
+	e.rules = rc
+	input := ruleInput(ev.in, ev.customer, e.st.v, e.amount, now, *counters)
+	for _, r := range rc.rules {
+		if f := r.Evaluate(input); f != nil {
+			return &RedeemableError{Code: 400, Key: rules.ViolatedKey, Message: "redemption does not match validation rules",
+				Details: f.Message, RuleID: f.RuleID, RuleName: f.RuleName, Reason: f.Key}, nil
+		}
+	}
+	return nil, nil
 }
 
 // check applies the state rules: existence, enabled, validity, usage.
@@ -490,17 +519,20 @@ func (s *Service) Redeem(ctx context.Context, p string, in StackInput) (RedeemRe
 		if !errors.Is(err, core.ErrConditionFailed) || idx < 0 || idx >= len(ev.items) {
 			return RedeemResult{}, err
 		}
-		// A counter's bound refused: the state moved since evaluation (another
-		// request took the last use or the balance). Evaluate again; the
-		// second look reports the real reason, or succeeds if a rollback
-		// freed a use meanwhile.
-		if attempt >= 3 {
+		// A counter's bound or a gift card's balance check refused: the state
+		// moved since evaluation (another request took the last use or part
+		// of the balance). Evaluate again; the next look reports the real
+		// reason, or succeeds.
+		if attempt >= 20 {
 			e := ev.items[idx]
 			key := KeyQuantityExceeded
 			if e.st.v.Type == TypeGift {
 				key = KeyGiftAmountExceed
 			}
 			return RedeemResult{}, s.recordFailure(ctx, p, ev, idx, failure(key, "voucher %s: the last use or balance was taken concurrently", e.r.ID))
+		}
+		if err := backoff(ctx, attempt/2); err != nil {
+			return RedeemResult{}, err
 		}
 	}
 }
@@ -513,6 +545,8 @@ func (s *Service) redemptionOps(p string, ev *evaluation) (RedeemResult, []core.
 	var res RedeemResult
 	var ops, rest []core.Op
 	var parent *Redemption
+	st := stats{}
+	countedOrder := map[string]bool{} // a campaign counts a stacked order once
 	if len(ev.items) > 1 {
 		parent = &Redemption{ID: s.IDs.New("r"), Object: "redemption", Date: now, CustomerID: custID, TrackingID: ev.in.TrackingID,
 			Metadata: ev.in.Metadata, Result: "SUCCESS", Status: "SUCCEEDED", Order: ev.order, Channel: Channel{ChannelType: ev.in.Channel},
@@ -531,10 +565,28 @@ func (s *Service) redemptionOps(p string, ev *evaluation) (RedeemResult, []core.
 			Metadata: ev.in.Metadata, Amount: e.amount, Result: "SUCCESS", Status: "SUCCEEDED", Order: ev.order,
 			Channel: Channel{ChannelType: ev.in.Channel}, Customer: cust, RelatedObjectType: "voucher", RelatedObjectID: v.ID}
 		if v.Type == TypeGift {
+			// The balance must still be what evaluation saw, so the recorded
+			// balance after the debit is exact; a concurrent debit makes this
+			// redemption evaluate again.
 			u.Adds = append(u.Adds, core.AddDownTo(numBalance, -e.amount, 0))
+			u.Conds = append(u.Conds, core.IfNum(numBalance, core.EQ, v.Gift.Balance))
 			v.Gift.Balance -= e.amount
 			v.Gift.SubtractedAmount += e.amount
 			r.Gift = &RedemptionGift{Amount: e.amount}
+			txop, err := s.giftTx(p, v, TxCreditsRemoval, -e.amount, v.Gift.Balance, "",
+				TransactionDetails{Redemption: &IDRef{ID: r.ID}, Order: orderRef(ev.order)})
+			if err != nil {
+				return res, nil, err
+			}
+			rest = append(rest, txop)
+			st.add(v.CampaignID, statGiftPaid, e.amount)
+		} else {
+			st.add(v.CampaignID, statDiscounted, e.amount)
+		}
+		st.add(v.CampaignID, statRedeemed, 1)
+		if ev.order != nil && !countedOrder[v.CampaignID] {
+			countedOrder[v.CampaignID] = true
+			st.add(v.CampaignID, statOrders, ev.order.Amount)
 		}
 		v.Redemption.RedeemedQuantity++
 		r.Voucher = &v
@@ -548,6 +600,19 @@ func (s *Service) redemptionOps(p string, ev *evaluation) (RedeemResult, []core.
 		if err != nil {
 			return res, nil, err
 		}
+		if e.rules != nil && len(e.rules.slots) > 0 {
+			// The code's index item remembers which rule counters this
+			// redemption added to, so a rollback takes back exactly those.
+			var counted countedCounters
+			for _, sl := range e.rules.slots {
+				counted.Keys = append(counted.Keys, sl.key)
+				counted.Exps = append(counted.Exps, sl.exp)
+			}
+			if more[1].Item.Data, err = json.Marshal(counted); err != nil {
+				return res, nil, err
+			}
+			rest = append(rest, counterOps(counted.Keys, counted.Exps, 1)...)
+		}
 		rest = append(rest, more...)
 		res.Redemptions = append(res.Redemptions, r)
 	}
@@ -560,7 +625,26 @@ func (s *Service) redemptionOps(p string, ev *evaluation) (RedeemResult, []core.
 		res.ParentRedemption = parent
 	}
 	res.Order = ev.order
+	seed := res.Redemptions[0].ID
+	if parent != nil {
+		seed = parent.ID
+	}
+	rest = append(rest, st.ops(p, seed)...)
 	return res, append(ops, rest...), nil
+}
+
+func orderRef(o *CalculatedOrder) *IDRef {
+	if o == nil || (o.ID == "" && o.SourceID == "") {
+		return nil
+	}
+	return &IDRef{ID: o.ID, SourceID: o.SourceID}
+}
+
+// countedCounters is the payload of a redemption's index item in its code's
+// partition: the rule counters it added to.
+type countedCounters struct {
+	Keys []core.Key `json:"keys"`
+	Exps []int64    `json:"exps"`
 }
 
 // recordOps stores a redemption (or failure or rollback) with its index
@@ -624,6 +708,11 @@ func (s *Service) recordFailure(ctx context.Context, p string, ev *evaluation, i
 	ops, err := s.recordOps(p, r, code)
 	if err != nil {
 		return err
+	}
+	if e.found {
+		st := stats{}
+		st.add(e.st.v.CampaignID, statFailed, 1)
+		ops = append(ops, st.ops(p, r.ID)...)
 	}
 	// Not under the idempotency key: a retried refused request is evaluated
 	// again, which is what a client retrying a refusal wants.

@@ -39,7 +39,7 @@ func (s *Service) Rollback(ctx context.Context, p, id string, in RollbackInput) 
 		if err == nil {
 			return res, nil
 		}
-		if !errors.Is(err, core.ErrConditionFailed) || attempt >= 5 {
+		if !errors.Is(err, core.ErrConditionFailed) || attempt >= 20 {
 			return RollbackResult{}, err
 		}
 		// A redemption record changed under us (a concurrent rollback): look
@@ -83,6 +83,8 @@ func (s *Service) rollbackOps(ctx context.Context, p, id string, in RollbackInpu
 	now := s.now()
 	var ops []core.Op
 	var total int64
+	st := stats{}
+	countedOrder := map[string]bool{}
 	for _, t := range targets {
 		var red Redemption
 		if err := json.Unmarshal(t.Data, &red); err != nil {
@@ -96,9 +98,39 @@ func (s *Service) rollbackOps(ctx context.Context, p, id string, in RollbackInpu
 		if red.Voucher != nil {
 			code = red.Voucher.Code
 			u := core.Update{Key: voucherKey(p, code), Adds: []core.Add{core.AddDownTo(numRedeemed, -1, 0)}, Conds: []core.Cond{core.IfExists()}}
+			campaignID := red.Voucher.CampaignID
 			if red.Gift != nil && red.Gift.Amount > 0 {
+				cur, err := s.loadVoucher(ctx, p, code)
+				if err != nil {
+					return res, nil, err
+				}
+				// As for debits: the refund records the exact balance after it.
 				u.Adds = append(u.Adds, core.AddBy(numBalance, red.Gift.Amount))
+				u.Conds = append(u.Conds, core.IfNum(numBalance, core.EQ, cur.v.Gift.Balance))
 				rb.Gift = &RedemptionGift{Amount: -red.Gift.Amount}
+				txop, err := s.giftTx(p, cur.v, TxCreditsRefund, red.Gift.Amount, cur.v.Gift.Balance+red.Gift.Amount, in.Reason,
+					TransactionDetails{Redemption: &IDRef{ID: red.ID}, Rollback: &IDRef{ID: rb.ID}, Order: orderRef(red.Order)})
+				if err != nil {
+					return res, nil, err
+				}
+				ops = append(ops, txop)
+				st.add(campaignID, statGiftRefunded, red.Gift.Amount)
+			} else {
+				st.add(campaignID, statRolledBackDiscount, red.Amount)
+			}
+			st.add(campaignID, statRolledBack, 1)
+			if idx, err := s.Store.Get(ctx, core.Key{PK: voucherKey(p, code).PK, SK: "r#" + red.ID}); err == nil && len(idx.Data) > 0 {
+				var counted countedCounters
+				if err := json.Unmarshal(idx.Data, &counted); err != nil {
+					return res, nil, err
+				}
+				ops = append(ops, counterOps(counted.Keys, counted.Exps, -1)...)
+			} else if err != nil && !errors.Is(err, core.ErrNotFound) {
+				return res, nil, err
+			}
+			if red.Order != nil && !countedOrder[campaignID] {
+				countedOrder[campaignID] = true
+				st.add(campaignID, statOrdersRolledBack, red.Order.Amount)
 			}
 			ops = append(ops, core.UpdateOp(u))
 		}
@@ -143,7 +175,7 @@ func (s *Service) rollbackOps(ctx context.Context, p, id string, in RollbackInpu
 	if len(ops) == 0 {
 		return res, nil, core.KeyedError(core.CodeInvalid, KeyAlreadyRolledBack, "redemption %s has nothing left to roll back", id)
 	}
-	return res, ops, nil
+	return res, append(ops, st.ops(p, id)...), nil
 }
 
 func rollbackable(r Redemption) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
@@ -146,6 +147,9 @@ func (s *Service) CreateVoucher(ctx context.Context, p string, in VoucherInput) 
 	if err := in.validate(); err != nil {
 		return Voucher{}, err
 	}
+	if err := s.checkRules(ctx, p, in.ValidationRules); err != nil {
+		return Voucher{}, err
+	}
 	code := in.Code
 	if code == "" {
 		g, err := newGenerator(in.CodeConfig)
@@ -169,6 +173,14 @@ func (s *Service) CreateVoucher(ctx context.Context, p string, in VoucherInput) 
 		return Voucher{}, err
 	}
 	ops = append(ops, ev)
+	for _, id := range v.ValidationRules {
+		more, err := assignmentOps(p, Assignment{ID: s.IDs.New("asgm"), RuleID: id, RelatedObjectID: v.Code,
+			RelatedObjectType: "voucher", CreatedAt: v.CreatedAt, Object: "validation_rules_assignment"})
+		if err != nil {
+			return Voucher{}, err
+		}
+		ops = append(ops, more...)
+	}
 	if camp != nil {
 		ops = append(ops, core.UpdateOp(core.Update{Key: campaignKey(p, camp.ID), Adds: []core.Add{core.AddBy("vouchers", 1)}, Conds: []core.Cond{core.IfExists()}}))
 	}
@@ -240,8 +252,8 @@ func (s *Service) UpdateVoucher(ctx context.Context, p, code string, u VoucherUp
 			}
 			v.Discount = u.Discount
 		}
-		if u.ValidationRules != nil {
-			v.ValidationRules = u.ValidationRules
+		if u.ValidationRules != nil && !slices.Equal(u.ValidationRules, v.ValidationRules) {
+			return core.Errorf(core.CodeInvalid, "change a code's validation rules with POST/DELETE /v1/validation-rules/{id}/assignments")
 		}
 		if u.Redemption != nil {
 			if q := u.Redemption.Quantity; q != nil && *q < v.Redemption.RedeemedQuantity {
@@ -268,7 +280,7 @@ func (s *Service) SetVoucherActive(ctx context.Context, p, code string, active b
 // modifyVoucher is the optimistic read-modify-write of a code's JSON: the
 // update carries no counters, so it never undoes a concurrent redemption; it
 // retries when the version moved.
-func (s *Service) modifyVoucher(ctx context.Context, p, code, event string, change func(*Voucher) error) (Voucher, error) {
+func (s *Service) modifyVoucher(ctx context.Context, p, code, event string, change func(*Voucher) error, extra ...func() ([]core.Op, error)) (Voucher, error) {
 	for attempt := 0; ; attempt++ {
 		st, err := s.loadVoucher(ctx, p, code)
 		if err != nil {
@@ -290,8 +302,15 @@ func (s *Service) modifyVoucher(ctx context.Context, p, code, event string, chan
 		if err != nil {
 			return Voucher{}, err
 		}
-		err = s.commit(ctx, v,
-			core.UpdateOp(core.Update{Key: st.item.Key, Data: data, Conds: []core.Cond{core.IfVersion(st.item.Version)}}), ev)
+		ops := []core.Op{core.UpdateOp(core.Update{Key: st.item.Key, Data: data, Conds: []core.Cond{core.IfVersion(st.item.Version)}}), ev}
+		for _, x := range extra {
+			more, err := x()
+			if err != nil {
+				return Voucher{}, err
+			}
+			ops = append(ops, more...)
+		}
+		err = s.commit(ctx, v, ops...)
 		if err == nil {
 			return v, nil
 		}
@@ -320,6 +339,9 @@ func (s *Service) DeleteVoucher(ctx context.Context, p, code string) error {
 		ev,
 	}
 	if st.v.CampaignID != "" {
+		deleted := stats{}
+		deleted.add(st.v.CampaignID, statDeleted, 1)
+		ops = append(ops, deleted.ops(p, code)...)
 		ops = append(ops,
 			core.Delete(poolKey(p, st.v.CampaignID, code)),
 			core.UpdateOp(core.Update{Key: campaignKey(p, st.v.CampaignID), Adds: []core.Add{core.AddBy("vouchers", -1)}, Conds: []core.Cond{core.IfExists()}}))
@@ -332,53 +354,70 @@ func (s *Service) DeleteVoucher(ctx context.Context, p, code string) error {
 	return err
 }
 
-// AddBalance adds credits (cents, may be negative down to zero balance) to a
-// gift card: Voucherify's POST /vouchers/{code}/balance.
+// AddBalance adds credits (cents; negative removes, down to a zero balance)
+// to a gift card: Voucherify's POST /vouchers/{code}/balance. It records a
+// transaction with the exact balance after the change, retrying when a
+// redemption changed the card meanwhile.
 func (s *Service) AddBalance(ctx context.Context, p, code string, amount int64) (Voucher, error) {
-	st, err := s.loadVoucher(ctx, p, code)
-	if err != nil {
-		return Voucher{}, err
-	}
-	if st.v.Type != TypeGift {
-		return Voucher{}, core.Errorf(core.CodeInvalid, "voucher %s is not a gift card", code)
-	}
 	if amount == 0 {
 		return Voucher{}, core.Errorf(core.CodeInvalid, "amount must not be zero")
 	}
-	v := st.v
-	v.Gift.Balance += amount
-	v.Gift.Amount += amount
-	body := v
-	body.Redemption.RedeemedQuantity, body.Publish.Count = 0, 0
-	data, err := json.Marshal(body)
-	if err != nil {
-		return Voucher{}, err
-	}
-	data2 := map[string]any{"voucher": v, "balance": amount}
-	ev1, err := s.eventOp(p, "voucher.gift.balance_added", v.HolderID, code, data2)
-	if err != nil {
-		return Voucher{}, err
-	}
-	ops := []core.Op{
-		// The amount lives in the JSON, the balance in the counter: update
-		// both only if nothing else changed the JSON meanwhile.
-		core.UpdateOp(core.Update{Key: st.item.Key, Data: data, Adds: []core.Add{core.AddDownTo(numBalance, amount, 0)}, Conds: []core.Cond{core.IfVersion(st.item.Version)}}),
-		ev1,
-	}
-	if v.HolderID != "" {
-		ev2, err := s.eventOp(p, "customer.voucher.gift.balance_added", v.HolderID, code, data2)
+	for attempt := 0; ; attempt++ {
+		st, err := s.loadVoucher(ctx, p, code)
 		if err != nil {
 			return Voucher{}, err
 		}
-		ops = append(ops, ev2)
-	}
-	if err := s.commit(ctx, v, ops...); err != nil {
-		if errors.Is(err, core.ErrConditionFailed) && core.FailedIndex(err) == 0 {
-			return Voucher{}, core.Errorf(core.CodeConflict, "voucher %s changed meanwhile or the balance would fall below zero; retry", code)
+		if st.v.Type != TypeGift {
+			return Voucher{}, core.Errorf(core.CodeInvalid, "voucher %s is not a gift card", code)
 		}
-		return Voucher{}, err
+		v := st.v
+		if v.Gift.Balance+amount < 0 {
+			return Voucher{}, core.KeyedError(core.CodeInvalid, KeyGiftAmountExceed, "gift card %s holds %d; cannot remove %d", code, v.Gift.Balance, -amount)
+		}
+		v.Gift.Balance += amount
+		v.Gift.Amount += amount
+		body := v
+		body.Redemption.RedeemedQuantity, body.Publish.Count = 0, 0
+		data, err := json.Marshal(body)
+		if err != nil {
+			return Voucher{}, err
+		}
+		typ := TxCreditsAddition
+		if amount < 0 {
+			typ = TxCreditsRemoval
+		}
+		txop, err := s.giftTx(p, v, typ, amount, v.Gift.Balance, "", TransactionDetails{})
+		if err != nil {
+			return Voucher{}, err
+		}
+		payload := map[string]any{"voucher": v, "balance": amount}
+		ops := []core.Op{
+			// The amount lives in the JSON, the balance in the counter: both
+			// change only if nothing else changed the card meanwhile.
+			core.UpdateOp(core.Update{Key: st.item.Key, Data: data, Adds: []core.Add{core.AddDownTo(numBalance, amount, 0)}, Conds: []core.Cond{core.IfVersion(st.item.Version)}}),
+			txop,
+		}
+		for _, ev := range []string{"voucher.gift.balance_added", "customer.voucher.gift.balance_added"} {
+			if ev[0] == 'c' && v.HolderID == "" {
+				continue
+			}
+			op, err := s.eventOp(p, ev, v.HolderID, code, payload)
+			if err != nil {
+				return Voucher{}, err
+			}
+			ops = append(ops, op)
+		}
+		err = s.commit(ctx, v, ops...)
+		if err == nil {
+			return v, nil
+		}
+		if !errors.Is(err, core.ErrConditionFailed) || core.FailedIndex(err) != 0 {
+			return Voucher{}, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Voucher{}, err
+		}
 	}
-	return s.GetVoucher(ctx, p, code)
 }
 
 // VoucherPage is one page of a code listing.

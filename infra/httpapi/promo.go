@@ -487,7 +487,15 @@ func (a *API) voucherRedemptions(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listRedemptions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := promo.RedemptionFilter{Voucher: q.Get("voucher"), Customer: q.Get("customer")}
+	f := promo.RedemptionFilter{Voucher: q.Get("voucher")}
+	if c := q.Get("customer"); c != "" {
+		cust, err := a.o.Promo.Customers.Find(r.Context(), proj(r), customerRef(c))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		f.Customer = cust.ID
+	}
 	rs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Redemption, string, error) {
 		f.Limit, f.Cursor = limit, cursor
 		return a.o.Promo.ListRedemptions(r.Context(), proj(r), f)

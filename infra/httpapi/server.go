@@ -59,6 +59,7 @@ func New(o Options) http.Handler {
 	a.mux.HandleFunc("GET /healthz", a.health)
 	if o.Projects != nil && o.Promo != nil {
 		a.promoRoutes()
+		a.insightRoutes()
 	}
 	if o.Projects != nil {
 		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.createKeys)

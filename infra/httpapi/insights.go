@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/customer"
+	"github.com/promorelay/promorelay/core/project"
+	"github.com/promorelay/promorelay/core/promo"
+	"github.com/promorelay/promorelay/core/promo/rules"
+)
+
+// insightRoutes serve what reads across objects: qualifications,
+// publications, transactions and summaries.
+func (a *API) insightRoutes() {
+	srv := func(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, a.authenticate(project.Server, h)) }
+	cli := func(pattern string, h http.HandlerFunc) { a.mux.HandleFunc(pattern, a.authenticate(project.Client, h)) }
+	srv("POST /v1/qualifications", a.qualify)
+	cli("POST /client/v1/qualifications", a.qualify)
+	srv("GET /v1/publications", a.listPublications)
+
+	srv("GET /v1/campaigns/{campaignId}/summary", a.campaignSummary)
+	srv("GET /v1/vouchers/{code}/transactions", a.voucherTransactions)
+
+	srv("POST /v1/validation-rules", a.createRule)
+	srv("GET /v1/validation-rules", a.listRules)
+	srv("GET /v1/validation-rules/{id}", a.getRule)
+	srv("PUT /v1/validation-rules/{id}", a.updateRule)
+	srv("DELETE /v1/validation-rules/{id}", a.deleteRule)
+	srv("GET /v1/validation-rules/{id}/assignments", a.listAssignments)
+	srv("POST /v1/validation-rules/{id}/assignments", a.createAssignment)
+	srv("DELETE /v1/validation-rules/{id}/assignments/{assignmentId}", a.deleteAssignment)
+	srv("GET /v1/validation-rules-assignments", a.listAllAssignments)
+}
+
+func (a *API) campaignSummary(w http.ResponseWriter, r *http.Request) {
+	sum, err := a.o.Promo.Summary(r.Context(), proj(r), r.PathValue("campaignId"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, sum)
+}
+
+func (a *API) voucherTransactions(w http.ResponseWriter, r *http.Request) {
+	txs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Transaction, string, error) {
+		return a.o.Promo.ListTransactions(r.Context(), proj(r), r.PathValue("code"), limit, cursor)
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if txs == nil {
+		txs = []promo.Transaction{}
+	}
+	WriteJSON(w, http.StatusOK, list("data", txs, len(txs), next))
+}
+
+func (a *API) createRule(w http.ResponseWriter, r *http.Request) {
+	run(a, w, r, http.StatusOK, func(ctx context.Context, body json.RawMessage) (rules.Rule, error) {
+		return a.o.Promo.CreateRule(ctx, proj(r), body)
+	}, nil)
+}
+
+func (a *API) getRule(w http.ResponseWriter, r *http.Request) {
+	rule, err := a.o.Promo.GetRule(r.Context(), proj(r), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, rule)
+}
+
+func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
+	rs, next, err := pageWalk(r, func(limit int, cursor string) ([]rules.Rule, string, error) {
+		return a.o.Promo.ListRules(r.Context(), proj(r), limit, cursor)
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if rs == nil {
+		rs = []rules.Rule{}
+	}
+	WriteJSON(w, http.StatusOK, list("data", rs, len(rs), next))
+}
+
+func (a *API) updateRule(w http.ResponseWriter, r *http.Request) {
+	run(a, w, r, http.StatusOK, func(ctx context.Context, body json.RawMessage) (rules.Rule, error) {
+		return a.o.Promo.UpdateRule(ctx, proj(r), r.PathValue("id"), body)
+	}, nil)
+}
+
+func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {
+	if err := a.o.Promo.DeleteRule(r.Context(), proj(r), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
+	as, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Assignment, string, error) {
+		return a.o.Promo.ListAssignments(r.Context(), proj(r), r.PathValue("id"), limit, cursor)
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if as == nil {
+		as = []promo.Assignment{}
+	}
+	WriteJSON(w, http.StatusOK, list("data", as, len(as), next))
+}
+
+// listAllAssignments is GET /v1/validation-rules-assignments?rule=…
+func (a *API) listAllAssignments(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("rule")
+	if id == "" {
+		a.fail(w, r, core.Errorf(core.CodeInvalid, "query parameter rule (a validation rule id) is required"))
+		return
+	}
+	r.SetPathValue("id", id)
+	a.listAssignments(w, r)
+}
+
+func (a *API) createAssignment(w http.ResponseWriter, r *http.Request) {
+	run(a, w, r, http.StatusOK, func(ctx context.Context, in promo.AssignmentInput) (promo.Assignment, error) {
+		return a.o.Promo.CreateAssignment(ctx, proj(r), r.PathValue("id"), in)
+	}, nil)
+}
+
+func (a *API) deleteAssignment(w http.ResponseWriter, r *http.Request) {
+	if err := a.o.Promo.DeleteAssignment(r.Context(), proj(r), r.PathValue("id"), r.PathValue("assignmentId")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// listPublications is GET /v1/publications?customer=…|voucher=…; a customer
+// may be named by id or source_id.
+func (a *API) listPublications(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := promo.PublicationFilter{Voucher: q.Get("voucher")}
+	if c := q.Get("customer"); c != "" {
+		cust, err := a.o.Promo.Customers.Find(r.Context(), proj(r), customerRef(c))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		f.Customer = cust.ID
+	}
+	pubs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Publication, string, error) {
+		f.Limit, f.Cursor = limit, cursor
+		return a.o.Promo.ListPublications(r.Context(), proj(r), f)
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if pubs == nil {
+		pubs = []promo.Publication{}
+	}
+	WriteJSON(w, http.StatusOK, list("publications", pubs, len(pubs), next))
+}
+
+// customerRef reads a customer named by id ("cust_…") or by source_id.
+func customerRef(s string) customer.Ref {
+	if strings.HasPrefix(s, "cust_") {
+		return customer.Ref{ID: s}
+	}
+	return customer.Ref{SourceID: s}
+}
+
+func (a *API) qualify(w http.ResponseWriter, r *http.Request) {
+	run(a, w, r, http.StatusOK, func(ctx context.Context, in promo.QualifyInput) (promo.QualifyResult, error) {
+		return a.o.Promo.Qualify(ctx, proj(r), in)
+	}, nil)
+}
