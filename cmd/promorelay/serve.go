@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/promo"
 	"github.com/promorelay/promorelay/infra/config"
 	"github.com/promorelay/promorelay/internal/app"
 )
@@ -22,6 +23,7 @@ type Main struct {
 	Config config.Config
 	Logger *slog.Logger
 	Store  core.Store
+	App    *app.App
 
 	listener net.Listener
 	server   *http.Server
@@ -52,8 +54,20 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
 	}
 	m.listener = ln
+	m.App = app.New(store, core.SystemClock{})
+	// Jobs a previous process left unfinished (a crash or a stop mid-job)
+	// resume now: generation continues, interrupted imports are undone.
+	stale := time.Duration(0)
+	if m.Config.Store == config.EngineDynamo {
+		stale = promo.JobStaleAfter // other processes may be running theirs
+	}
+	if n, err := m.App.Promo.ResumeJobs(ctx, stale); err != nil {
+		m.Logger.Error("resuming unfinished jobs failed", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("resumed unfinished jobs", "count", n)
+	}
 	m.server = &http.Server{
-		Handler:           app.New(store, core.SystemClock{}).Handler(app.HTTPOptions{Engine: m.Config.Store, Logger: m.Logger, AdminToken: m.Config.AdminToken}),
+		Handler:           m.App.Handler(app.HTTPOptions{Engine: m.Config.Store, Logger: m.Logger, AdminToken: m.Config.AdminToken}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -96,6 +110,11 @@ func (m *Main) Close() error {
 		defer cancel()
 		if err := m.server.Shutdown(sctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	if m.App != nil {
+		if err := m.App.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop jobs: %w", err))
 		}
 	}
 	if m.Store != nil {

@@ -127,3 +127,34 @@ func (r *Resolver) Find(ctx context.Context, project string, ref Ref) (Profile, 
 	}
 	return r.Get(ctx, project, string(it.Data))
 }
+
+// Prepare is Resolve without writing: it returns the customer ref names and,
+// when the customer is new, the writes that create it, for the caller to put
+// into the transaction of whatever the customer does (so a refused request
+// creates no customer). The writes fail with a condition error when the same
+// customer was created concurrently; retry the whole operation then.
+func (r *Resolver) Prepare(ctx context.Context, project string, ref Ref) (Profile, []core.Op, error) {
+	switch {
+	case ref.ID != "":
+		p, err := r.Get(ctx, project, ref.ID)
+		return p, nil, err
+	case ref.SourceID == "":
+		return Profile{}, nil, nil
+	case len(ref.SourceID) > 200:
+		return Profile{}, nil, core.Errorf(core.CodeInvalid, "customer.source_id longer than 200 characters")
+	}
+	p, err := r.Find(ctx, project, ref)
+	if err == nil || !errors.Is(err, core.ErrNotFound) {
+		return p, nil, err
+	}
+	p = Profile{ID: r.IDs.New("cust"), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
+		Metadata: ref.Metadata, CreatedAt: r.Clock.Now().UTC(), Object: "customer"}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return Profile{}, nil, err
+	}
+	return p, []core.Op{
+		core.Put(core.Item{Key: sourceKey(project, ref.SourceID), Version: 1, Data: []byte(p.ID)}, core.IfNotExists()),
+		core.Put(core.Item{Key: ProfileKey(project, p.ID), Version: 1, Data: data}, core.IfNotExists()),
+	}, nil
+}

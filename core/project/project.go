@@ -206,3 +206,15 @@ func hash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
 }
+
+// ByName returns the project named name.
+func (s *Service) ByName(ctx context.Context, name string) (Project, error) {
+	it, err := s.Store.Get(ctx, projectNameKey(name))
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		return Project{}, core.Errorf(core.CodeNotFound, "cannot find project %q", name)
+	}
+	if err != nil {
+		return Project{}, err
+	}
+	return s.Get(ctx, string(it.Data))
+}

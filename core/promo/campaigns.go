@@ -120,16 +120,15 @@ func (c Campaign) fill(in VoucherInput) VoucherInput {
 }
 
 // CreateCampaign creates a campaign and, when vouchers_count ≤
-// MaxInlineCodes, its codes in the same call. Names are unique per project.
+// MaxInlineCodes, its codes in the same call; above, a generation job stored
+// in the campaign's own transaction makes them in the background
+// (CreateCampaignAsync tells its id). Names are unique per project.
 func (s *Service) CreateCampaign(ctx context.Context, p string, in CampaignInput) (Campaign, error) {
 	if err := in.validate(); err != nil {
 		return Campaign{}, err
 	}
 	if err := s.checkRules(ctx, p, in.ValidationRules); err != nil {
 		return Campaign{}, err
-	}
-	if in.VouchersCount > MaxInlineCodes {
-		return Campaign{}, core.Errorf(core.CodeInvalid, "vouchers_count above %d: create the campaign, then add codes with POST /v1/campaigns/{id}/vouchers?vouchers_count=N (generated in the background)", MaxInlineCodes)
 	}
 	if in.Voucher.Type == "" {
 		in.Voucher.Type = map[string]string{CampaignDiscountCoupons: TypeDiscount, CampaignGiftVouchers: TypeGift}[in.CampaignType]
@@ -165,14 +164,24 @@ func (s *Service) CreateCampaign(ctx context.Context, p string, in CampaignInput
 		}
 		ops = append(ops, more...)
 	}
-	err = s.commit(ctx, c, ops...)
+	job, err := s.campaignCodesJob(ctx, p, c, in.VouchersCount)
+	if err != nil {
+		return Campaign{}, err
+	}
+	jobOps, err := job.ops()
+	if err != nil {
+		return Campaign{}, err
+	}
+	err = s.commit(ctx, CampaignCreated{Campaign: c, AsyncActionID: job.id()}, append(ops, jobOps...)...)
 	if err != nil {
 		if core.FailedIndex(err) == 0 {
-			return Campaign{}, core.Errorf(core.CodeConflict, "a campaign named %q already exists", c.Name)
+			return Campaign{}, core.KeyedError(core.CodeConflict, "duplicate_found", "a campaign named %q already exists", c.Name)
 		}
 		return Campaign{}, err
 	}
-	if in.VouchersCount > 0 {
+	if job != nil {
+		s.launch(job)
+	} else if in.VouchersCount > 0 {
 		if _, err := s.GenerateCodes(ctx, p, c.ID, in.VouchersCount, nil); err != nil {
 			return Campaign{}, fmt.Errorf("campaign %s created, generating its codes failed: %w", c.ID, err)
 		}
@@ -375,6 +384,9 @@ func (s *Service) GenerateCodes(ctx context.Context, p, campaignID string, n int
 		if want <= 0 {
 			return nil, nil
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		codes, err := g.Batch(int(want), func(code string) bool { _, ok := used[code]; return ok })
 		if err != nil {
 			if errors.Is(err, codegen.ErrSpaceTooSmall) {
@@ -397,8 +409,12 @@ func (s *Service) GenerateCodes(ctx context.Context, p, campaignID string, n int
 			}
 			ops = append(ops, vops...)
 		}
-		ops = append(ops, core.UpdateOp(core.Update{Key: campaignKey(p, c.ID), Adds: []core.Add{core.AddBy("vouchers", int64(len(codes)))}, Conds: []core.Cond{core.IfExists()}}))
-		return s.write(ctx, ops...) // a job of many transactions: no idempotency record
+		ops = append(ops, codesAddedOps(p, c.ID, int64(len(codes)), giftAmount(s.newVoucher(in, "x", &c)), codes[0])...)
+		// A job of many transactions: no idempotency record. A write in
+		// flight is never cancelled (ctx stops the next draw instead): a
+		// cancelled DynamoDB request may still commit, after a resumed job
+		// has counted the campaign's codes.
+		return s.write(context.WithoutCancel(ctx), ops...)
 	}
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)

@@ -117,7 +117,7 @@ func (s *Service) prepareRules(ctx context.Context, p string, v Voucher, it core
 			return nil, nil, err
 		}
 		counters.CampaignRedemptions = sum.RedemptionsSucceeded - sum.RollbacksSucceeded
-		counters.CampaignDiscounted = sum.DiscountedAmount + sum.GiftAmount - sum.RolledbackDiscountedAmount - sum.RolledbackGiftAmount
+		counters.CampaignDiscounted = sum.DiscountedAmount + sum.AmountRedeemed - sum.RolledbackDiscountedAmount - sum.AmountRolledback
 		counters.CampaignOrderValue = sum.OrdersAmount - sum.OrdersRolledbackAmount
 	}
 	rc.slots = counterSlots(p, v, customerID, rc.needs, now)

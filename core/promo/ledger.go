@@ -23,8 +23,12 @@ const (
 	statOrdersRolledBack   = "orders_rolledback_amount"
 	statDiscounted         = "discounted_amount"
 	statRolledBackDiscount = "rolledback_discounted_amount"
-	statGiftPaid           = "gift_amount"
-	statGiftRefunded       = "rolledback_gift_amount"
+	statGiftPaid           = "amount_redeemed"
+	statGiftRefunded       = "amount_rolledback"
+	statGiftCreated        = "created_vouchers_amount"
+	statGiftAdded          = "amount_added"
+	statGiftSubtracted     = "amount_subtracted"
+	statGiftDeleted        = "amount_deleted"
 	statPublished          = "publications_succeeded"
 	statDeleted            = "vouchers_deleted"
 )
@@ -59,6 +63,22 @@ func (st stats) ops(p, seed string) []core.Op {
 	return ops
 }
 
+// codesAddedOps count n new codes of a campaign: its code counter and, for
+// gift cards of giftAmount each, the value created.
+func codesAddedOps(p, campaignID string, n, giftAmount int64, seed string) []core.Op {
+	ops := []core.Op{core.UpdateOp(core.Update{Key: campaignKey(p, campaignID), Adds: []core.Add{core.AddBy("vouchers", n)}, Conds: []core.Cond{core.IfExists()}})}
+	st := stats{}
+	st.add(campaignID, statGiftCreated, n*giftAmount)
+	return append(ops, st.ops(p, seed)...)
+}
+
+func giftAmount(v Voucher) int64 {
+	if v.Gift == nil {
+		return 0
+	}
+	return v.Gift.Amount
+}
+
 // CampaignSummary is Voucherify's campaign summary (validations are not
 // counted: counting them would turn every read-only validation into a write).
 type CampaignSummary struct {
@@ -79,8 +99,13 @@ type CampaignSummary struct {
 	PublicationsFailed         int64    `json:"publications_failed"`
 	DiscountedAmount           int64    `json:"discounted_amount"`
 	RolledbackDiscountedAmount int64    `json:"rolledback_discounted_amount"`
-	GiftAmount                 int64    `json:"gift_amount,omitempty"`
-	RolledbackGiftAmount       int64    `json:"rolledback_gift_amount,omitempty"`
+	// Gift card campaigns (Voucherify's gift summary), in cents.
+	CreatedVouchersAmount int64 `json:"created_vouchers_amount"`
+	AmountAdded           int64 `json:"amount_added"`
+	AmountDeleted         int64 `json:"amount_deleted"`
+	AmountRedeemed        int64 `json:"amount_redeemed"`
+	AmountRolledback      int64 `json:"amount_rolledback"`
+	AmountSubtracted      int64 `json:"amount_subtracted"`
 }
 
 // Summary returns a campaign's counters.
@@ -109,7 +134,8 @@ func (s *Service) Summary(ctx context.Context, p, idOrName string) (CampaignSumm
 		RollbacksSucceeded: sum[statRolledBack], OrdersAmount: sum[statOrders], OrdersRolledbackAmount: sum[statOrdersRolledBack],
 		VouchersDeleted: sum[statDeleted], PublicationsSucceeded: sum[statPublished],
 		DiscountedAmount: sum[statDiscounted], RolledbackDiscountedAmount: sum[statRolledBackDiscount],
-		GiftAmount: sum[statGiftPaid], RolledbackGiftAmount: sum[statGiftRefunded],
+		CreatedVouchersAmount: sum[statGiftCreated], AmountAdded: sum[statGiftAdded], AmountDeleted: sum[statGiftDeleted],
+		AmountRedeemed: sum[statGiftPaid], AmountRolledback: sum[statGiftRefunded], AmountSubtracted: sum[statGiftSubtracted],
 	}
 	out.Redemptions = out.RedemptionsSucceeded + out.RedemptionsFailed
 	out.Rollbacks = out.RollbacksSucceeded
@@ -120,9 +146,10 @@ func (s *Service) Summary(ctx context.Context, p, idOrName string) (CampaignSumm
 
 // Gift card transaction types (Voucherify's).
 const (
-	TxCreditsRemoval  = "CREDITS_REMOVAL"
-	TxCreditsAddition = "CREDITS_ADDITION"
-	TxCreditsRefund   = "CREDITS_REFUND"
+	TxCreditsRemoval    = "CREDITS_REMOVAL"    // a manual subtraction
+	TxCreditsRedemption = "CREDITS_REDEMPTION" // paid by a redemption
+	TxCreditsAddition   = "CREDITS_ADDITION"
+	TxCreditsRefund     = "CREDITS_REFUND"
 )
 
 // Transaction is one change of a gift card's balance.
@@ -131,7 +158,7 @@ type Transaction struct {
 	SourceID             *string            `json:"source_id"`
 	VoucherID            string             `json:"voucher_id"`
 	CampaignID           *string            `json:"campaign_id"`
-	Source               string             `json:"source"` // API
+	Source               *string            `json:"source"` // "API" for manual changes; null for redemptions
 	Reason               *string            `json:"reason"`
 	Type                 string             `json:"type"`
 	Details              TransactionDetails `json:"details"`
@@ -166,8 +193,25 @@ type IDRef struct {
 
 // giftTx builds a transaction record of v after a change of amount that
 // leaves balance; it is stored in the code's partition.
-func (s *Service) giftTx(p string, v Voucher, typ string, amount, balance int64, reason string, d TransactionDetails) (core.Op, error) {
-	tx := Transaction{ID: s.IDs.New("vtx"), VoucherID: v.ID, Source: "API", Type: typ, CreatedAt: s.now(), Details: d}
+// campaignTxShards spreads a campaign's transaction log over partitions.
+const campaignTxShards = 4
+
+func campaignTxPartition(p, campaignID string, shard int) string {
+	return fmt.Sprintf("%s#camp#%s#tx#%d", p, campaignID, shard)
+}
+
+// giftTx returns the writes of a transaction record: in the code's
+// partition, and for campaign codes in the campaign's log too.
+func (s *Service) giftTx(p string, v Voucher, typ string, amount, balance int64, change BalanceChange, d TransactionDetails) ([]core.Op, error) {
+	tx := Transaction{ID: s.IDs.New("vtx"), VoucherID: v.ID, Type: typ, CreatedAt: s.now(), Details: d}
+	reason := change.Reason
+	if typ == TxCreditsAddition || typ == TxCreditsRemoval {
+		src := "API"
+		tx.Source = &src
+	}
+	if change.SourceID != "" {
+		tx.SourceID = &change.SourceID
+	}
 	if v.CampaignID != "" {
 		tx.CampaignID = &v.CampaignID
 	}
@@ -178,9 +222,37 @@ func (s *Service) giftTx(p string, v Voucher, typ string, amount, balance int64,
 		Balance: balance, RelatedObject: IDRef{ID: v.ID, Type: "voucher"}}
 	data, err := json.Marshal(tx)
 	if err != nil {
-		return core.Op{}, err
+		return nil, err
 	}
-	return core.Put(core.Item{Key: core.Key{PK: voucherKey(p, v.Code).PK, SK: "t#" + tx.ID}, Version: 1, Data: data}), nil
+	ops := []core.Op{core.Put(core.Item{Key: core.Key{PK: voucherKey(p, v.Code).PK, SK: "t#" + tx.ID}, Version: 1, Data: data})}
+	if v.CampaignID != "" {
+		ops = append(ops, core.Put(core.Item{Key: core.Key{PK: campaignTxPartition(p, v.CampaignID, shardOf(tx.ID, campaignTxShards)), SK: tx.ID}, Version: 1, Data: data}))
+	}
+	return ops, nil
+}
+
+// ListCampaignTransactions lists the balance changes of all of a campaign's
+// gift cards, newest first, merging its log's shards.
+func (s *Service) ListCampaignTransactions(ctx context.Context, p, idOrName string, limit int, cursor string) ([]Transaction, string, error) {
+	c, err := s.GetCampaign(ctx, p, idOrName)
+	if err != nil {
+		return nil, "", err
+	}
+	parts := make([]string, campaignTxShards)
+	for i := range parts {
+		parts[i] = campaignTxPartition(p, c.ID, i)
+	}
+	items, next, err := mergeNewest(ctx, s.Store, parts, clampLimit(limit), cursor, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Transaction, len(items))
+	for i, it := range items {
+		if err := json.Unmarshal(it.Data, &out[i]); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, next, nil
 }
 
 // ListTransactions lists a gift card's balance changes, newest first.

@@ -385,8 +385,12 @@ func outboxTypes(t *testing.T, s core.Store) map[string]int {
 			if err := json.Unmarshal(it.Data, &ev); err != nil {
 				t.Fatal(err)
 			}
-			out[ev.Type]++
+			for _, typ := range ev.Types() {
+				out[typ]++
+			}
 		}
 	}
 	return out
 }
+
+func newServiceClock(s core.Store, clock core.Clock) *promo.Service { return app.New(s, clock).Promo }

@@ -42,7 +42,7 @@ func memberKey(p, campaignID, customerID string) core.Key {
 // who already has a code that same code again.
 func (s *Service) Publish(ctx context.Context, p string, in PublishInput) (Publication, error) {
 	if (in.Voucher == "") == (in.Campaign == "") {
-		return Publication{}, core.Errorf(core.CodeInvalid, "name either a voucher or a campaign to publish from")
+		return Publication{}, core.KeyedError(core.CodeInvalid, "missing_vouchers", "name either a voucher or a campaign to publish from")
 	}
 	if in.Customer.ID == "" && in.Customer.SourceID == "" {
 		return Publication{}, core.Errorf(core.CodeInvalid, "customer.id or customer.source_id is required")
@@ -55,24 +55,36 @@ func (s *Service) Publish(ctx context.Context, p string, in PublishInput) (Publi
 	}
 	if in.SourceID != "" {
 		if pub, ok, err := s.publicationBySource(ctx, p, in.SourceID); err != nil || ok {
+			if ok && !sameCustomer(pub, in.Customer) {
+				return Publication{}, core.KeyedError(core.CodeInvalid, "duplicate_source_id", "source_id %q was used for a publication to another customer", in.SourceID)
+			}
 			return pub, err
 		}
 	}
-	cust, err := s.Customers.Resolve(ctx, p, in.Customer)
-	if err != nil {
-		return Publication{}, err
-	}
-	if in.Voucher != "" {
-		return s.publishCode(ctx, p, in, cust, in.Voucher, nil)
-	}
-	_, camp, err := s.resolveCampaign(ctx, p, in.Campaign)
-	if err != nil {
-		return Publication{}, err
-	}
-	if !camp.Active {
-		return Publication{}, core.KeyedError(core.CodeInvalid, "campaign_disabled", "campaign %s is disabled", camp.Name)
+	var camp Campaign
+	if in.Campaign != "" {
+		var err error
+		if _, camp, err = s.resolveCampaign(ctx, p, in.Campaign); err != nil {
+			return Publication{}, err
+		}
+		if !camp.Active {
+			return Publication{}, core.KeyedError(core.CodeInvalid, "campaign_disabled", "campaign %s is disabled", camp.Name)
+		}
 	}
 	for attempt := 0; ; attempt++ {
+		// A new customer is created in the publication's own transaction, so
+		// a refused publication creates none.
+		cust, custOps, err := s.Customers.Prepare(ctx, p, in.Customer)
+		if err != nil {
+			return Publication{}, err
+		}
+		if in.Voucher != "" {
+			pub, err := s.publishCode(ctx, p, in, cust, custOps, in.Voucher, nil)
+			if errors.Is(err, errRetry) {
+				continue
+			}
+			return pub, err
+		}
 		if camp.JoinOnce {
 			it, err := s.Store.Get(ctx, memberKey(p, camp.ID, cust.ID))
 			if err == nil {
@@ -90,13 +102,13 @@ func (s *Service) Publish(ctx context.Context, p string, in PublishInput) (Publi
 			if camp.Type == "STATIC" {
 				return Publication{}, core.KeyedError(core.CodeInvalid, KeyNoVoucherForPublication, "campaign %s has no code left to publish", camp.Name)
 			}
-			pub, err := s.publishNewCode(ctx, p, in, cust, camp)
+			pub, err := s.publishNewCode(ctx, p, in, cust, custOps, camp)
 			if errors.Is(err, errRetry) {
 				continue
 			}
 			return pub, err
 		}
-		pub, err := s.publishCode(ctx, p, in, cust, code, &camp)
+		pub, err := s.publishCode(ctx, p, in, cust, custOps, code, &camp)
 		if errors.Is(err, errRetry) {
 			if err := backoff(ctx, attempt/4); err != nil {
 				return Publication{}, err
@@ -108,6 +120,11 @@ func (s *Service) Publish(ctx context.Context, p string, in PublishInput) (Publi
 }
 
 var errRetry = errors.New("retry publication")
+
+// sameCustomer reports whether a publication went to the customer ref names.
+func sameCustomer(pub Publication, ref customer.Ref) bool {
+	return (ref.ID != "" && ref.ID == pub.CustomerID) || (ref.SourceID != "" && ref.SourceID == pub.Customer.SourceID)
+}
 
 // freeCode returns a code from the campaign's pool ("" when it is empty).
 // It starts at a random shard and picks randomly among a few candidates so
@@ -140,12 +157,19 @@ func (s *Service) publicationBySource(ctx context.Context, p, sourceID string) (
 }
 
 func (s *Service) newPublication(in PublishInput, cust customer.Profile, v Voucher) Publication {
-	return Publication{
+	pub := Publication{
 		ID: s.IDs.New("pub"), Object: "publication", CreatedAt: s.now(), CustomerID: cust.ID,
 		Customer: Customer{ID: cust.ID, SourceID: cust.SourceID, Name: cust.Name, Email: cust.Email, Metadata: cust.Metadata, Object: "customer"},
-		Metadata: in.Metadata, Channel: in.Channel, SourceID: in.SourceID, Result: "SUCCESS",
+		Metadata: in.Metadata, Channel: in.Channel, Result: "SUCCESS",
 		CampaignID: v.CampaignID, Voucher: v, VouchersID: []string{v.ID},
 	}
+	if pub.Metadata == nil {
+		pub.Metadata = map[string]any{}
+	}
+	if in.SourceID != "" {
+		pub.SourceID = &in.SourceID
+	}
+	return pub
 }
 
 // publicationOps are the writes every publication makes besides the code:
@@ -165,27 +189,25 @@ func (s *Service) publicationOps(p string, pub Publication, camp *Campaign) ([]c
 		idx["member"] = len(ops)
 		ops = append(ops, core.Put(core.Item{Key: memberKey(p, camp.ID, pub.CustomerID), Version: 1, Data: []byte(pub.Voucher.Code)}, core.IfNotExists()))
 	}
-	if pub.SourceID != "" {
+	if pub.SourceID != nil {
 		idx["source"] = len(ops)
-		ops = append(ops, core.Put(core.Item{Key: pubSourceKey(p, pub.SourceID), Version: 1, Data: data}, core.IfNotExists()))
+		ops = append(ops, core.Put(core.Item{Key: pubSourceKey(p, *pub.SourceID), Version: 1, Data: data}, core.IfNotExists()))
 	}
 	st := stats{}
 	st.add(pub.CampaignID, statPublished, 1)
 	ops = append(ops, st.ops(p, pub.ID)...)
-	payload := map[string]any{"publication": pub, "voucher": pub.Voucher, "customer": pub.Customer}
-	for _, typ := range []string{"customer.publication.succeeded", "voucher.published"} {
-		ev, err := s.eventOp(p, typ, pub.CustomerID, "", payload)
-		if err != nil {
-			return nil, nil, err
-		}
-		ops = append(ops, ev)
+	payload := map[string]any{"publication": pub} // it carries its code and customer
+	ev, err := s.eventsOp(p, []string{"customer.publication.succeeded", "voucher.published"}, pub.CustomerID, "", payload)
+	if err != nil {
+		return nil, nil, err
 	}
+	ops = append(ops, ev)
 	return ops, idx, nil
 }
 
 // publishCode assigns an existing code. Campaign codes leave the pool and get
 // a holder; a standalone code may be published to many customers.
-func (s *Service) publishCode(ctx context.Context, p string, in PublishInput, cust customer.Profile, code string, camp *Campaign) (Publication, error) {
+func (s *Service) publishCode(ctx context.Context, p string, in PublishInput, cust customer.Profile, custOps []core.Op, code string, camp *Campaign) (Publication, error) {
 	st, err := s.loadVoucher(ctx, p, code)
 	if err != nil {
 		if camp != nil && errors.Is(err, core.ErrNotFound) {
@@ -199,7 +221,7 @@ func (s *Service) publishCode(ctx context.Context, p string, in PublishInput, cu
 		if camp != nil {
 			return Publication{}, errRetry
 		}
-		return Publication{}, core.KeyedError(core.CodeConflict, KeyVoucherAlreadyPublished, "voucher %s is already published to another customer", code)
+		return Publication{}, core.KeyedError(core.CodeInvalid, KeyVoucherAlreadyPublished, "voucher %s is already published to another customer", code)
 	}
 	if exclusive {
 		v.HolderID = cust.ID
@@ -224,13 +246,14 @@ func (s *Service) publishCode(ctx context.Context, p string, in PublishInput, cu
 	}
 	base := len(ops)
 	ops = append(ops, more...)
-	err = s.commit(ctx, pub, ops...)
-	return s.publishOutcome(ctx, p, in, cust, pub, err, base, idx, camp != nil)
+	custStart := len(ops)
+	err = s.commit(ctx, pub, append(ops, custOps...)...)
+	return s.publishOutcome(ctx, p, in, cust, pub, err, base, custStart, idx, camp != nil)
 }
 
 // publishNewCode creates a code from the campaign's config and publishes it
 // in one transaction (AUTO_UPDATE campaigns with an empty pool).
-func (s *Service) publishNewCode(ctx context.Context, p string, in PublishInput, cust customer.Profile, camp Campaign) (Publication, error) {
+func (s *Service) publishNewCode(ctx context.Context, p string, in PublishInput, cust customer.Profile, custOps []core.Op, camp Campaign) (Publication, error) {
 	g, err := newGenerator(camp.Voucher.CodeConfig)
 	if err != nil {
 		return Publication{}, err
@@ -249,24 +272,25 @@ func (s *Service) publishNewCode(ctx context.Context, p string, in PublishInput,
 	vops = vops[:2] // published at birth: never in the pool
 	vops[0].Item.Nums[numPublished] = 1
 	pub := s.newPublication(in, cust, v)
-	ops := append(vops, core.UpdateOp(core.Update{Key: campaignKey(p, camp.ID), Adds: []core.Add{core.AddBy("vouchers", 1)}, Conds: []core.Cond{core.IfExists()}}))
+	ops := append(vops, codesAddedOps(p, camp.ID, 1, giftAmount(v), v.Code)...)
 	more, idx, err := s.publicationOps(p, pub, &camp)
 	if err != nil {
 		return Publication{}, err
 	}
 	base := len(ops)
 	ops = append(ops, more...)
-	err = s.commit(ctx, pub, ops...)
+	custStart := len(ops)
+	err = s.commit(ctx, pub, append(ops, custOps...)...)
 	if core.FailedIndex(err) == 0 {
 		return Publication{}, errRetry // the generated code exists already
 	}
-	return s.publishOutcome(ctx, p, in, cust, pub, err, base, idx, true)
+	return s.publishOutcome(ctx, p, in, cust, pub, err, base, custStart, idx, true)
 }
 
 // publishOutcome turns a publication's commit error into the answer: a lost
 // race on the code retries, a lost race on join-once or source_id returns
 // the winner's result.
-func (s *Service) publishOutcome(ctx context.Context, p string, in PublishInput, cust customer.Profile, pub Publication, err error, base int, idx map[string]int, fromCampaign bool) (Publication, error) {
+func (s *Service) publishOutcome(ctx context.Context, p string, in PublishInput, cust customer.Profile, pub Publication, err error, base, custStart int, idx map[string]int, fromCampaign bool) (Publication, error) {
 	if err == nil {
 		return pub, nil
 	}
@@ -275,6 +299,8 @@ func (s *Service) publishOutcome(ctx context.Context, p string, in PublishInput,
 	}
 	failed := core.FailedIndex(err)
 	switch {
+	case failed >= custStart:
+		return Publication{}, errRetry // the customer was created concurrently
 	case failed < base && fromCampaign:
 		return Publication{}, errRetry // another publisher took the code
 	case failed < base:

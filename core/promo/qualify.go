@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/customer"
 	"github.com/promorelay/promorelay/core/promo/calc"
+	"github.com/promorelay/promorelay/core/promo/rules"
 )
 
 // Qualification scenarios.
@@ -106,11 +108,12 @@ func (s *Service) Qualify(ctx context.Context, p string, in QualifyInput) (Quali
 	}
 	var cust customer.Profile
 	if in.Customer != nil && (in.Customer.ID != "" || in.Customer.SourceID != "") {
-		if cust, err = s.Customers.Resolve(ctx, p, customer.Ref{ID: in.Customer.ID, SourceID: in.Customer.SourceID}); err != nil {
+		// Read only: an unknown customer simply has an empty wallet.
+		if cust, err = s.Customers.Find(ctx, p, customer.Ref{ID: in.Customer.ID, SourceID: in.Customer.SourceID}); err != nil && !errors.Is(err, core.ErrNotFound) {
 			return QualifyResult{}, err
 		}
 	}
-	if scenario == ScenarioCustomerWallet && cust.ID == "" {
+	if scenario == ScenarioCustomerWallet && in.Customer == nil {
 		return QualifyResult{}, core.Errorf(core.CodeInvalid, "the CUSTOMER_WALLET scenario needs a customer")
 	}
 	codes, err := s.candidateCodes(ctx, p, cust.ID, scenario)
@@ -124,7 +127,7 @@ func (s *Service) Qualify(ctx context.Context, p string, in QualifyInput) (Quali
 	}
 	out = append(out, qs...)
 	if scenario != ScenarioCustomerWallet {
-		qs, err := s.qualifyCampaigns(ctx, p, order)
+		qs, err := s.qualifyCampaigns(ctx, p, in, cust, order)
 		if err != nil {
 			return QualifyResult{}, err
 		}
@@ -140,11 +143,12 @@ func (s *Service) Qualify(ctx context.Context, p string, in QualifyInput) (Quali
 	} else {
 		slices.SortStableFunc(out, func(a, b Qualified) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	}
-	res := QualifyResult{TrackingID: in.TrackingID, Redeemables: QualifiedList{Object: "list", DataRef: "data", Total: len(out)}}
+	res := QualifyResult{TrackingID: in.TrackingID, Redeemables: QualifiedList{Object: "list", DataRef: "data"}}
 	if len(out) > limit {
 		res.Redeemables.HasMore = true
 		out = out[:limit]
 	}
+	res.Redeemables.Total = len(out) // Voucherify: the number returned
 	if out == nil {
 		out = []Qualified{}
 	}
@@ -212,7 +216,11 @@ func (s *Service) qualifyCodes(ctx context.Context, p string, codes []string, cu
 		if err != nil {
 			return nil, err
 		}
-		campaigns, err := s.campaignsOf(ctx, p, items)
+		decoded, campaignIDs, err := decodeVouchers(items)
+		if err != nil {
+			return nil, err
+		}
+		campaigns, err := s.campaignsByID(ctx, p, campaignIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -221,10 +229,7 @@ func (s *Service) qualifyCodes(ctx context.Context, p string, codes []string, cu
 			if !ok {
 				continue
 			}
-			v, err := decodeVoucher(it)
-			if err != nil {
-				return nil, err
-			}
+			v := decoded[keys[i]]
 			if v.HolderID != "" && v.HolderID != customerID {
 				continue // someone else's code
 			}
@@ -250,7 +255,7 @@ func (s *Service) qualifyCodes(ctx context.Context, p string, codes []string, cu
 
 // qualifyCampaigns offers active campaigns that still have codes to give
 // (a pool code, or AUTO_UPDATE generation), priced by their template.
-func (s *Service) qualifyCampaigns(ctx context.Context, p string, order calc.Order) ([]Qualified, error) {
+func (s *Service) qualifyCampaigns(ctx context.Context, p string, in QualifyInput, cust customer.Profile, order calc.Order) ([]Qualified, error) {
 	camps, _, err := s.ListCampaigns(ctx, p, core.MaxBatchGet, "")
 	if err != nil {
 		return nil, err
@@ -279,9 +284,38 @@ func (s *Service) qualifyCampaigns(ctx context.Context, p string, order calc.Ord
 		if e.err = s.price(calcn, &e); e.err != nil {
 			continue
 		}
+		// The campaign's rules, as Voucherify qualifies: without redemption
+		// counts and budgets (they count as zero here).
+		ok, err := s.rulesHold(ctx, p, c.ValidationRules, qualifyStack(in), cust, v, e.amount)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
 		o := calcn.Order()
 		out = append(out, Qualified{ID: c.ID, Object: "campaign", CreatedAt: c.CreatedAt, Result: e.result, Order: &o,
 			Name: c.Name, CampaignName: c.Name, CampaignID: c.ID, Metadata: c.Metadata, value: e.amount})
 	}
 	return out, nil
+}
+
+// qualifyStack turns a qualification into the stack input rules look at.
+func qualifyStack(in QualifyInput) StackInput {
+	return StackInput{Order: in.Order, Customer: in.Customer, TrackingID: in.TrackingID}
+}
+
+// rulesHold evaluates rules with zero counters.
+func (s *Service) rulesHold(ctx context.Context, p string, ids []string, in StackInput, cust customer.Profile, v Voucher, discount int64) (bool, error) {
+	rs, err := s.loadRules(ctx, p, ids)
+	if err != nil {
+		return false, err
+	}
+	input := ruleInput(in, cust, v, discount, s.now(), rules.Counters{})
+	for _, r := range rs {
+		if r.Evaluate(input) != nil {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -85,3 +85,62 @@ func TestQualifyRanksApplicableRedeemables(t *testing.T) {
 		}
 	})
 }
+
+// TestListRedemptionsByDateCampaignResult: the project's day logs list every
+// redemption newest first, narrowed by campaign and result, across pages.
+func TestListRedemptionsByDateCampaignResult(t *testing.T) {
+	enginetest.Run(t, nil, func(t *testing.T, s core.Store) {
+		ctx := context.Background()
+		svc := newService(s)
+		c := staticCampaign(t, svc, "Listed", 3, false)
+		pg, err := svc.ListVouchers(ctx, proj, c.ID, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateVoucher(ctx, proj, promo.VoucherInput{Code: "SOLO", Type: promo.TypeDiscount,
+			Discount: &promo.Discount{Type: "AMOUNT", AmountOff: ptr(int64(100))}, Redemption: &promo.RedemptionLimit{Quantity: ptr(int64(2))}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range pg.Vouchers {
+			if _, err := redeemOne(ctx, svc, v.Code, "", 1000, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 3 { // the third fails: quantity 2
+			_, _ = redeemOne(ctx, svc, "SOLO", "", 1000, 0)
+		}
+		all := func(f promo.RedemptionFilter) []promo.Redemption {
+			t.Helper()
+			var out []promo.Redemption
+			for pages := 0; ; pages++ {
+				rs, next, err := svc.ListRedemptions(ctx, proj, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, rs...)
+				if next == "" || pages > 20 {
+					return out
+				}
+				f.Cursor = next
+			}
+		}
+		everything := all(promo.RedemptionFilter{Limit: 2})
+		if len(everything) != 6 {
+			t.Fatalf("%d redemptions listed by date, want 6", len(everything))
+		}
+		for i := 1; i < len(everything); i++ {
+			if everything[i-1].ID <= everything[i].ID {
+				t.Fatalf("not newest first: %s then %s", everything[i-1].ID, everything[i].ID)
+			}
+		}
+		if got := all(promo.RedemptionFilter{Campaign: c.ID, Limit: 2}); len(got) != 3 {
+			t.Fatalf("%d redemptions of the campaign, want 3", len(got))
+		}
+		if got := all(promo.RedemptionFilter{Result: "FAILURE"}); len(got) != 1 || got[0].FailureCode != promo.KeyQuantityExceeded {
+			t.Fatalf("failures %+v, want the one quantity_exceeded", got)
+		}
+		if _, _, err := svc.ListRedemptions(ctx, proj, promo.RedemptionFilter{After: time.Now().Add(-60 * 24 * time.Hour)}); core.ErrorCode(err) != core.CodeInvalid {
+			t.Fatalf("a 60-day range: %v, want invalid", err)
+		}
+	})
+}

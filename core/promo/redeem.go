@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -50,7 +52,10 @@ type StackInput struct {
 	Customer    *Customer      `json:"customer,omitempty"`
 	TrackingID  string         `json:"tracking_id,omitempty"`
 	Metadata    map[string]any `json:"metadata,omitempty"`
-	Channel     string         `json:"-"`
+	// Session: in a validation, {"type":"LOCK"} holds the uses (and gift
+	// credits) for a while; in a redemption, {"key":…} uses what it holds.
+	Session *Session `json:"session,omitempty"`
+	Channel string   `json:"-"`
 }
 
 // RedeemableError explains why a redeemable cannot be used.
@@ -64,6 +69,13 @@ type RedeemableError struct {
 	RuleID   string `json:"rule_id,omitempty"`
 	RuleName string `json:"rule_name,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Error carries the message the rule's author configured.
+	Error *RuleMessage `json:"error,omitempty"`
+}
+
+// RuleMessage is a validation rule's configured message.
+type RuleMessage struct {
+	Message string `json:"message"`
 }
 
 // RedeemableResult is one redeemable's outcome.
@@ -87,6 +99,7 @@ type ResultDetail struct {
 type GiftResult struct {
 	Credits int64 `json:"credits"`
 	Balance int64 `json:"balance"`
+	Amount  int64 `json:"amount"` // the card's total value
 }
 
 // ValidationResult answers a stacked validation.
@@ -97,6 +110,7 @@ type ValidationResult struct {
 	SkippedRedeemables      []RedeemableResult `json:"skipped_redeemables,omitempty"`
 	Order                   *CalculatedOrder   `json:"order,omitempty"`
 	TrackingID              string             `json:"tracking_id,omitempty"`
+	Session                 *Session           `json:"session,omitempty"`
 }
 
 // Channel is who made a redemption.
@@ -111,7 +125,7 @@ type Redemption struct {
 	Object            string              `json:"object"` // redemption or redemption_rollback
 	Date              time.Time           `json:"date"`
 	CustomerID        *string             `json:"customer_id"`
-	TrackingID        string              `json:"tracking_id,omitempty"`
+	TrackingID        string              `json:"tracking_id"`
 	Metadata          map[string]any      `json:"metadata"`
 	Amount            int64               `json:"amount"`
 	Redemption        *string             `json:"redemption"` // parent (stack child) or rolled-back redemption
@@ -122,7 +136,7 @@ type Redemption struct {
 	Reason            string              `json:"reason,omitempty"` // rollbacks
 	Order             *CalculatedOrder    `json:"order,omitempty"`
 	Channel           Channel             `json:"channel"`
-	Customer          *Customer           `json:"customer,omitempty"`
+	Customer          *Customer           `json:"customer"`
 	RelatedObjectType string              `json:"related_object_type"` // voucher or redemption
 	RelatedObjectID   string              `json:"related_object_id"`
 	Voucher           *Voucher            `json:"voucher,omitempty"`
@@ -194,6 +208,9 @@ type evaluation struct {
 	items    []evalItem
 	order    *CalculatedOrder
 	failed   int // index of the first inapplicable redeemable, -1 if none
+	// customerOps create the customer when it is new; a redemption (or a
+	// stored failure) writes them in its own transaction, a validation never.
+	customerOps []core.Op
 }
 
 type evalItem struct {
@@ -204,6 +221,7 @@ type evalItem struct {
 	err    *RedeemableError
 	result ResultDetail
 	rules  *ruleContext // nil when no rule applies
+	lock   *lock        // the request's session lock on this code, if any
 }
 
 func (in StackInput) validate() error {
@@ -220,7 +238,7 @@ func (in StackInput) validate() error {
 			probs = append(probs, fmt.Sprintf("redeemables[%d].id is required", i))
 		}
 		if seen[r.ID] {
-			probs = append(probs, fmt.Sprintf("redeemables[%d]: %s appears twice", i, r.ID))
+			return core.KeyedError(core.CodeInvalid, "duplicated_redeemables", "redeemables[%d]: %s appears twice", i, r.ID)
 		}
 		seen[r.ID] = true
 		if r.Gift != nil && r.Gift.Credits < 0 {
@@ -277,7 +295,7 @@ func (s *Service) evaluate(ctx context.Context, p string, in StackInput) (*evalu
 	}
 	ev := &evaluation{in: in, failed: -1}
 	if in.Customer != nil && (in.Customer.ID != "" || in.Customer.SourceID != "") {
-		ev.customer, err = s.Customers.Resolve(ctx, p, customer.Ref{ID: in.Customer.ID, SourceID: in.Customer.SourceID,
+		ev.customer, ev.customerOps, err = s.Customers.Prepare(ctx, p, customer.Ref{ID: in.Customer.ID, SourceID: in.Customer.SourceID,
 			Name: in.Customer.Name, Email: in.Customer.Email, Phone: in.Customer.Phone, Metadata: in.Customer.Metadata})
 		if err != nil {
 			return nil, err
@@ -291,23 +309,42 @@ func (s *Service) evaluate(ctx context.Context, p string, in StackInput) (*evalu
 		}
 		keys[i] = voucherKey(p, r.ID)
 	}
+	now := s.now()
 	items, err := s.Store.BatchGet(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	campaigns, err := s.campaignsOf(ctx, p, items)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	for i, r := range in.Redeemables {
-		e := evalItem{r: r}
-		if it, ok := items[keys[i]]; ok {
-			v, err := decodeVoucher(it)
+	// Codes with held uses or credits first give back expired holds.
+	for k, it := range items {
+		if it.Num(numLocked) > 0 || it.Num(numLockedCredits) > 0 {
+			code := k.PK[len(voucherKey(p, "").PK):]
+			released, err := s.releaseExpired(ctx, p, code, now)
 			if err != nil {
 				return nil, err
 			}
-			e.st, e.found = stored{item: it, v: v}, true
+			if released {
+				if items[k], err = s.Store.Get(ctx, k); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	locks, err := s.loadLocks(ctx, p, in, now)
+	if err != nil {
+		return nil, err
+	}
+	decoded, campaignIDs, err := decodeVouchers(items)
+	if err != nil {
+		return nil, err
+	}
+	campaigns, err := s.campaignsByID(ctx, p, campaignIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range in.Redeemables {
+		e := evalItem{r: r, lock: locks[r.ID]}
+		if it, ok := items[keys[i]]; ok {
+			e.st, e.found = stored{item: it, v: decoded[keys[i]]}, true
 		}
 		e.err = s.check(e, campaigns, now)
 		if e.err == nil {
@@ -331,20 +368,28 @@ func (s *Service) evaluate(ctx context.Context, p string, in StackInput) (*evalu
 	return ev, nil
 }
 
-func (s *Service) campaignsOf(ctx context.Context, p string, vouchers map[core.Key]core.Item) (map[string]*Campaign, error) {
-	var keys []core.Key
-	seen := map[string]bool{}
-	for _, it := range vouchers {
-		var head struct {
-			CampaignID string `json:"campaign_id"`
+// decodeVouchers decodes voucher items once, and lists their campaigns.
+func decodeVouchers(items map[core.Key]core.Item) (map[core.Key]Voucher, []string, error) {
+	out := make(map[core.Key]Voucher, len(items))
+	var campaigns []string
+	for k, it := range items {
+		v, err := decodeVoucher(it)
+		if err != nil {
+			return nil, nil, err
 		}
-		if err := json.Unmarshal(it.Data, &head); err != nil {
-			return nil, err
+		out[k] = v
+		if v.CampaignID != "" && !slices.Contains(campaigns, v.CampaignID) {
+			campaigns = append(campaigns, v.CampaignID)
 		}
-		if head.CampaignID != "" && !seen[head.CampaignID] {
-			seen[head.CampaignID] = true
-			keys = append(keys, campaignKey(p, head.CampaignID))
-		}
+	}
+	return out, campaigns, nil
+}
+
+// campaignsByID reads campaigns by id (missing ones are absent).
+func (s *Service) campaignsByID(ctx context.Context, p string, ids []string) (map[string]*Campaign, error) {
+	keys := make([]core.Key, len(ids))
+	for i, id := range ids {
+		keys[i] = campaignKey(p, id)
 	}
 	out := map[string]*Campaign{}
 	if len(keys) == 0 {
@@ -374,8 +419,12 @@ func (s *Service) applyRules(ctx context.Context, p string, ev *evaluation, e *e
 	input := ruleInput(ev.in, ev.customer, e.st.v, e.amount, now, *counters)
 	for _, r := range rc.rules {
 		if f := r.Evaluate(input); f != nil {
-			return &RedeemableError{Code: 400, Key: rules.ViolatedKey, Message: "redemption does not match validation rules",
-				Details: f.Message, RuleID: f.RuleID, RuleName: f.RuleName, Reason: f.Key}, nil
+			re := &RedeemableError{Code: 400, Key: rules.ViolatedKey, Message: "redemption does not match validation rules",
+				Details: f.Message, RuleID: f.RuleID, RuleName: f.RuleName, Reason: f.Key}
+			if f.Configured {
+				re.Error = &RuleMessage{Message: f.Message}
+			}
+			return re, nil
 		}
 	}
 	return nil, nil
@@ -405,8 +454,12 @@ func (s *Service) check(e evalItem, campaigns map[string]*Campaign, now time.Tim
 	if why := v.Validity.check(now); why != "" {
 		return failure(why, "voucher %s is not valid now", v.Code)
 	}
-	if q := v.Redemption.Quantity; q != nil && v.Redemption.RedeemedQuantity >= *q {
-		return failure(KeyQuantityExceeded, "voucher %s has been redeemed %d of %d times", v.Code, v.Redemption.RedeemedQuantity, *q)
+	used := e.st.item.Num(numUsed)
+	if e.lock != nil {
+		used-- // the request's own session holds one
+	}
+	if q := v.Redemption.Quantity; q != nil && used >= *q {
+		return failure(KeyQuantityExceeded, "voucher %s has been redeemed %d of %d times (%d more held by validation sessions)", v.Code, v.Redemption.RedeemedQuantity, *q, used-v.Redemption.RedeemedQuantity)
 	}
 	return nil
 }
@@ -416,22 +469,27 @@ func (s *Service) price(c *calc.Calculation, e *evalItem) *RedeemableError {
 	v := e.st.v
 	switch v.Type {
 	case TypeGift:
-		if v.Gift.Balance <= 0 {
+		// What the card can pay: its balance less what other sessions hold.
+		avail := min(v.Gift.Balance, e.st.item.Num(numAvailable))
+		if e.lock != nil {
+			avail = min(v.Gift.Balance, avail+e.lock.Credits)
+		}
+		if avail <= 0 {
 			return failure(KeyNoBalance, "gift card %s has no balance left", v.Code)
 		}
 		var credits int64
 		if e.r.Gift != nil {
 			credits = e.r.Gift.Credits
 		}
-		if credits > v.Gift.Balance {
-			return failure(KeyGiftAmountExceed, "gift card %s: %d requested, %d left", v.Code, credits, v.Gift.Balance)
+		if credits > avail {
+			return failure(KeyGiftAmountExceed, "gift card %s: %d requested, %d available", v.Code, credits, avail)
 		}
-		a, err := c.ApplyGift(v.Gift.Balance, credits)
+		a, err := c.ApplyGift(avail, credits)
 		if err != nil {
 			return failure(KeyGiftAmountExceed, "%s", core.ErrorMessage(err))
 		}
 		e.amount = a.Amount
-		e.result = ResultDetail{Gift: &GiftResult{Credits: a.Amount, Balance: v.Gift.Balance}}
+		e.result = ResultDetail{Gift: &GiftResult{Credits: a.Amount, Balance: v.Gift.Balance, Amount: v.Gift.Amount}}
 	case TypeDiscount:
 		a, err := c.ApplyDiscount(*v.Discount)
 		if err != nil {
@@ -471,13 +529,54 @@ func (ev *evaluation) validationResult() ValidationResult {
 	return res
 }
 
-// Validate checks a stack without consuming anything.
+// Validate checks a stack without consuming anything. With a LOCK session
+// it also holds a use of each code (and the gift credits it would pay) for
+// the session's time to live; the answer carries the session key to redeem with.
 func (s *Service) Validate(ctx context.Context, p string, in StackInput) (ValidationResult, error) {
-	ev, err := s.evaluate(ctx, p, in)
-	if err != nil {
+	if in.Session == nil {
+		ev, err := s.evaluate(ctx, p, in)
+		if err != nil {
+			return ValidationResult{}, err
+		}
+		return ev.validationResult(), nil
+	}
+	ss := *in.Session
+	if _, err := ss.duration(); err != nil {
 		return ValidationResult{}, err
 	}
-	return ev.validationResult(), nil
+	if ss.Key == "" {
+		ss.Key = s.IDs.New("ssn")
+	} else if len(ss.Key) > 100 {
+		return ValidationResult{}, core.Errorf(core.CodeInvalid, "session.key longer than 100 characters")
+	}
+	ss.Type = "LOCK"
+	in.Session = &ss
+	for attempt := 0; ; attempt++ {
+		ev, err := s.evaluate(ctx, p, in)
+		if err != nil {
+			return ValidationResult{}, err
+		}
+		res := ev.validationResult()
+		if !res.Valid {
+			return res, nil
+		}
+		ops, err := s.lockOps(p, ev, ss, s.now())
+		if err != nil {
+			return ValidationResult{}, err
+		}
+		err = s.write(ctx, ops...)
+		if err == nil {
+			res.Session = &ss
+			return res, nil
+		}
+		if !errors.Is(err, core.ErrConditionFailed) || attempt >= 20 {
+			return ValidationResult{}, err
+		}
+		// Another request took the last use or credits meanwhile: look again.
+		if err := backoff(ctx, attempt/2); err != nil {
+			return ValidationResult{}, err
+		}
+	}
 }
 
 func (s *Service) customerRef(ev *evaluation) (*string, *Customer) {
@@ -511,11 +610,15 @@ func (s *Service) Redeem(ctx context.Context, p string, in StackInput) (RedeemRe
 		if err != nil {
 			return RedeemResult{}, err
 		}
-		err = s.commit(ctx, res, ops...)
+		custStart := len(ops)
+		err = s.commit(ctx, res, append(ops, ev.customerOps...)...)
 		if err == nil {
 			return res, nil
 		}
 		idx := core.FailedIndex(err)
+		if errors.Is(err, core.ErrConditionFailed) && idx >= custStart && idx < custStart+len(ev.customerOps) {
+			continue // the customer was created concurrently: evaluate again
+		}
 		if !errors.Is(err, core.ErrConditionFailed) || idx < 0 || idx >= len(ev.items) {
 			return RedeemResult{}, err
 		}
@@ -555,11 +658,13 @@ func (s *Service) redemptionOps(p string, ev *evaluation) (RedeemResult, []core.
 	}
 	for _, e := range ev.items {
 		v := e.st.v
-		u := core.Update{Key: e.st.item.Key}
-		if q := v.Redemption.Quantity; q != nil {
-			u.Adds = append(u.Adds, core.AddUpTo(numRedeemed, 1, *q))
+		u := core.Update{Key: e.st.item.Key, Adds: []core.Add{core.AddBy(numRedeemed, 1)}}
+		if e.lock != nil {
+			// The session's held use becomes this redemption.
+			u.Adds = append(u.Adds, core.AddBy(numLocked, -1))
+			rest = append(rest, core.Delete(e.lock.item.Key, core.IfVersion(e.lock.item.Version)))
 		} else {
-			u.Adds = append(u.Adds, core.AddBy(numRedeemed, 1))
+			u.Adds = append(u.Adds, usedAdd(v))
 		}
 		r := Redemption{ID: s.IDs.New("r"), Object: "redemption", Date: now, CustomerID: custID, TrackingID: ev.in.TrackingID,
 			Metadata: ev.in.Metadata, Amount: e.amount, Result: "SUCCESS", Status: "SUCCEEDED", Order: ev.order,
@@ -570,15 +675,21 @@ func (s *Service) redemptionOps(p string, ev *evaluation) (RedeemResult, []core.
 			// redemption evaluate again.
 			u.Adds = append(u.Adds, core.AddDownTo(numBalance, -e.amount, 0))
 			u.Conds = append(u.Conds, core.IfNum(numBalance, core.EQ, v.Gift.Balance))
+			held := int64(0)
+			if e.lock != nil {
+				held = e.lock.Credits
+				u.Adds = append(u.Adds, core.AddBy(numLockedCredits, -held))
+			}
+			u.Adds = append(u.Adds, core.AddDownTo(numAvailable, held-e.amount, 0))
 			v.Gift.Balance -= e.amount
 			v.Gift.SubtractedAmount += e.amount
 			r.Gift = &RedemptionGift{Amount: e.amount}
-			txop, err := s.giftTx(p, v, TxCreditsRemoval, -e.amount, v.Gift.Balance, "",
+			txop, err := s.giftTx(p, v, TxCreditsRedemption, -e.amount, v.Gift.Balance, BalanceChange{},
 				TransactionDetails{Redemption: &IDRef{ID: r.ID}, Order: orderRef(ev.order)})
 			if err != nil {
 				return res, nil, err
 			}
-			rest = append(rest, txop)
+			rest = append(rest, txop...)
 			st.add(v.CampaignID, statGiftPaid, e.amount)
 		} else {
 			st.add(v.CampaignID, statDiscounted, e.amount)
@@ -679,11 +790,13 @@ func (s *Service) recordOps(p string, r Redemption, code string) ([]core.Op, err
 	default:
 		types = []string{"redemption.succeeded", "customer.redemption.succeeded"}
 	}
-	for _, typ := range types {
-		if custID == "" && typ[:9] == "customer." {
-			continue
-		}
-		op, err := s.eventOp(p, typ, custID, code, map[string]any{"redemption": r, "customer": r.Customer, "order": r.Order, "voucher": r.Voucher})
+	if custID == "" {
+		types = slices.DeleteFunc(types, func(t string) bool { return strings.HasPrefix(t, "customer.") })
+	}
+	if len(types) > 0 {
+		// The redemption carries its customer, order and code: the payload
+		// names it once, and one outbox item stands for every event type.
+		op, err := s.eventsOp(p, types, custID, code, map[string]any{"redemption": r})
 		if err != nil {
 			return nil, err
 		}
@@ -714,9 +827,15 @@ func (s *Service) recordFailure(ctx context.Context, p string, ev *evaluation, i
 		st.add(e.st.v.CampaignID, statFailed, 1)
 		ops = append(ops, st.ops(p, r.ID)...)
 	}
+	ops = append(ops, ev.customerOps...)
 	// Not under the idempotency key: a retried refused request is evaluated
 	// again, which is what a client retrying a refusal wants.
-	if err := s.write(ctx, ops...); err != nil {
+	err = s.write(ctx, ops...)
+	if errors.Is(err, core.ErrConditionFailed) && len(ev.customerOps) > 0 && core.FailedIndex(err) >= len(ops)-len(ev.customerOps) {
+		// The customer was created concurrently: it exists now.
+		err = s.write(ctx, ops[:len(ops)-len(ev.customerOps)]...)
+	}
+	if err != nil {
 		return fmt.Errorf("record failed redemption: %w", err)
 	}
 	status := core.CodeInvalid
@@ -748,12 +867,31 @@ func (s *Service) getRedemptionItem(ctx context.Context, p, id string) (core.Ite
 	return it, err
 }
 
-// RedemptionFilter selects a redemption listing: by code or by customer.
+// RedemptionFilter selects a redemption listing: by code, by customer, or
+// by date (the project's day logs, at most MaxRedemptionDays days, the last
+// seven by default); each can be narrowed to a campaign and a result.
 type RedemptionFilter struct {
 	Voucher  string
 	Customer string
+	Campaign string    // campaign id
+	Result   string    // SUCCESS or FAILURE
+	After    time.Time // by date: from (inclusive)
+	Before   time.Time // by date: until (exclusive)
 	Limit    int
 	Cursor   string
+}
+
+// MaxRedemptionDays bounds a listing by date.
+const MaxRedemptionDays = 31
+
+func (f RedemptionFilter) keeps(r Redemption) bool {
+	if f.Result != "" && r.Result != f.Result {
+		return false
+	}
+	if f.Campaign != "" && (r.Voucher == nil || r.Voucher.CampaignID != f.Campaign) {
+		return false
+	}
+	return true
 }
 
 // ListRedemptions lists redemptions of a code or a customer, newest first.
@@ -765,7 +903,7 @@ func (s *Service) ListRedemptions(ctx context.Context, p string, f RedemptionFil
 	case f.Customer != "":
 		pk = customer.Partition(p, f.Customer)
 	default:
-		return nil, "", core.Errorf(core.CodeInvalid, "filter redemptions by voucher or customer")
+		return s.redemptionsByDate(ctx, p, f)
 	}
 	pg, err := s.Store.Query(ctx, core.Query{PK: pk, Prefix: "r#", Reverse: true, Limit: clampLimit(f.Limit), Cursor: f.Cursor})
 	if err != nil {
@@ -790,8 +928,48 @@ func (s *Service) ListRedemptions(ctx context.Context, p string, f RedemptionFil
 			if err := json.Unmarshal(it.Data, &r); err != nil {
 				return nil, "", err
 			}
-			out = append(out, r)
+			if f.keeps(r) {
+				out = append(out, r)
+			}
 		}
 	}
 	return out, pg.Next, nil
+}
+
+// redemptionsByDate merges the day logs of the filter's days, newest first.
+func (s *Service) redemptionsByDate(ctx context.Context, p string, f RedemptionFilter) ([]Redemption, string, error) {
+	before, after := f.Before, f.After
+	if before.IsZero() {
+		before = s.now().Add(time.Nanosecond)
+	}
+	if after.IsZero() {
+		after = before.Add(-7 * 24 * time.Hour)
+	}
+	if !after.Before(before) || before.Sub(after) > MaxRedemptionDays*24*time.Hour {
+		return nil, "", core.Errorf(core.CodeInvalid, "created_at: give after < before, at most %d days apart", MaxRedemptionDays)
+	}
+	var parts []string
+	for day := before.UTC().Truncate(24 * time.Hour); !day.Before(after.UTC().Truncate(24 * time.Hour)); day = day.Add(-24 * time.Hour) {
+		for shard := range redemptionShards {
+			parts = append(parts, fmt.Sprintf("%s#red#%s#%d", p, day.Format("2006-01-02"), shard))
+		}
+	}
+	var out []Redemption
+	var decodeErr error
+	_, next, err := mergeNewest(ctx, s.Store, parts, clampLimit(f.Limit), f.Cursor, func(it core.Item) bool {
+		var r Redemption
+		if err := json.Unmarshal(it.Data, &r); err != nil {
+			decodeErr = err
+			return false
+		}
+		if r.Date.Before(after) || !r.Date.Before(before) || !f.keeps(r) {
+			return false
+		}
+		out = append(out, r)
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	return out, next, err
 }

@@ -97,7 +97,7 @@ func (s *Service) rollbackOps(ctx context.Context, p, id string, in RollbackInpu
 		code := ""
 		if red.Voucher != nil {
 			code = red.Voucher.Code
-			u := core.Update{Key: voucherKey(p, code), Adds: []core.Add{core.AddDownTo(numRedeemed, -1, 0)}, Conds: []core.Cond{core.IfExists()}}
+			u := core.Update{Key: voucherKey(p, code), Adds: []core.Add{core.AddDownTo(numRedeemed, -1, 0), core.AddDownTo(numUsed, -1, 0)}, Conds: []core.Cond{core.IfExists()}}
 			campaignID := red.Voucher.CampaignID
 			if red.Gift != nil && red.Gift.Amount > 0 {
 				cur, err := s.loadVoucher(ctx, p, code)
@@ -105,15 +105,15 @@ func (s *Service) rollbackOps(ctx context.Context, p, id string, in RollbackInpu
 					return res, nil, err
 				}
 				// As for debits: the refund records the exact balance after it.
-				u.Adds = append(u.Adds, core.AddBy(numBalance, red.Gift.Amount))
+				u.Adds = append(u.Adds, core.AddBy(numBalance, red.Gift.Amount), core.AddBy(numAvailable, red.Gift.Amount))
 				u.Conds = append(u.Conds, core.IfNum(numBalance, core.EQ, cur.v.Gift.Balance))
 				rb.Gift = &RedemptionGift{Amount: -red.Gift.Amount}
-				txop, err := s.giftTx(p, cur.v, TxCreditsRefund, red.Gift.Amount, cur.v.Gift.Balance+red.Gift.Amount, in.Reason,
+				txop, err := s.giftTx(p, cur.v, TxCreditsRefund, red.Gift.Amount, cur.v.Gift.Balance+red.Gift.Amount, BalanceChange{Reason: in.Reason},
 					TransactionDetails{Redemption: &IDRef{ID: red.ID}, Rollback: &IDRef{ID: rb.ID}, Order: orderRef(red.Order)})
 				if err != nil {
 					return res, nil, err
 				}
-				ops = append(ops, txop)
+				ops = append(ops, txop...)
 				st.add(campaignID, statGiftRefunded, red.Gift.Amount)
 			} else {
 				st.add(campaignID, statRolledBackDiscount, red.Amount)

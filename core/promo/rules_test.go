@@ -98,12 +98,12 @@ func TestGiftTransactionsRecordExactBalances(t *testing.T) {
 		if _, err := svc.Rollback(ctx, proj, r1.Redemptions[0].ID, promo.RollbackInput{}); err != nil {
 			t.Fatal(err)
 		}
-		v, err := svc.AddBalance(ctx, proj, "CARD", 500)
+		v, err := svc.AddBalance(ctx, proj, "CARD", promo.BalanceChange{Amount: 500})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Gift.Balance != 2300 || v.Gift.Amount != 3000 {
-			t.Fatalf("card %+v, want balance 2300 of 3000", v.Gift)
+		if v.Balance != 2300 || v.Total != 3000 || v.Amount != 500 {
+			t.Fatalf("balance %+v, want +500 → 2300 of 3000", v)
 		}
 		txs, _, err := svc.ListTransactions(ctx, proj, "CARD", 10, "")
 		if err != nil {
@@ -113,7 +113,7 @@ func TestGiftTransactionsRecordExactBalances(t *testing.T) {
 			typ             string
 			amount, balance int64
 		}
-		want := []step{{promo.TxCreditsAddition, 500, 2300}, {promo.TxCreditsRefund, 1000, 1800}, {promo.TxCreditsRemoval, -700, 800}, {promo.TxCreditsRemoval, -1000, 1500}}
+		want := []step{{promo.TxCreditsAddition, 500, 2300}, {promo.TxCreditsRefund, 1000, 1800}, {promo.TxCreditsRedemption, -700, 800}, {promo.TxCreditsRedemption, -1000, 1500}}
 		if len(txs) != len(want) {
 			t.Fatalf("%d transactions, want %d", len(txs), len(want))
 		}
@@ -121,6 +121,51 @@ func TestGiftTransactionsRecordExactBalances(t *testing.T) {
 			b := txs[i].Details.Balance
 			if txs[i].Type != w.typ || b.Amount != w.amount || b.Balance != w.balance {
 				t.Errorf("transaction %d: %s %d → %d, want %s %d → %d", i, txs[i].Type, b.Amount, b.Balance, w.typ, w.amount, w.balance)
+			}
+		}
+	})
+}
+
+// TestCampaignTransactionsMergeShards: a campaign's log lists every card's
+// balance changes newest first across pages.
+func TestCampaignTransactionsMergeShards(t *testing.T) {
+	enginetest.Run(t, nil, func(t *testing.T, s core.Store) {
+		ctx := context.Background()
+		svc := newService(s)
+		c := staticCampaign(t, svc, "Cards", 6, false)
+		pg, err := svc.ListVouchers(ctx, proj, c.ID, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range pg.Vouchers {
+			for range 2 {
+				if _, err := redeemOne(ctx, svc, v.Code, "", int64(100+i), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var all []promo.Transaction
+		cursor := ""
+		for pages := 0; ; pages++ {
+			txs, next, err := svc.ListCampaignTransactions(ctx, proj, c.ID, 5, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, txs...)
+			if next == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatal("paging does not end")
+			}
+			cursor = next
+		}
+		if len(all) != 12 {
+			t.Fatalf("%d transactions, want 12", len(all))
+		}
+		for i := 1; i < len(all); i++ {
+			if all[i-1].ID <= all[i].ID {
+				t.Fatalf("not newest first at %d: %s then %s", i, all[i-1].ID, all[i].ID)
 			}
 		}
 	})

@@ -24,10 +24,13 @@ func assignmentKey(p, ruleID, id string) core.Key {
 
 // Assignment ties a validation rule to a campaign or a code.
 type Assignment struct {
-	ID                string    `json:"id"`
-	RuleID            string    `json:"rule_id"`
-	RelatedObjectID   string    `json:"related_object_id"`
-	RelatedObjectType string    `json:"related_object_type"` // campaign or voucher
+	ID                string `json:"id"`
+	RuleID            string `json:"rule_id"`
+	RelatedObjectID   string `json:"related_object_id"`
+	RelatedObjectType string `json:"related_object_type"` // campaign or voucher
+	// RelatedObjectCode is the code of a voucher assignment (promorelay's
+	// addition: codes, not voucher ids, address vouchers here).
+	RelatedObjectCode string    `json:"related_object_code,omitempty"`
 	CreatedAt         time.Time `json:"created_at"`
 	Object            string    `json:"object"` // validation_rules_assignment
 }
@@ -39,6 +42,7 @@ func (s *Service) CreateRule(ctx context.Context, p string, body []byte) (rules.
 		return rules.Rule{}, err
 	}
 	r.ID, r.CreatedAt, r.Object = s.IDs.New("val"), s.now(), "validation_rules"
+	ruleDefaults(&r)
 	data, err := json.Marshal(r)
 	if err != nil {
 		return rules.Rule{}, err
@@ -111,6 +115,7 @@ func (s *Service) UpdateRule(ctx context.Context, p, id string, body []byte) (ru
 		return rules.Rule{}, err
 	}
 	r.ID, r.CreatedAt, r.UpdatedAt, r.Object = old.ID, old.CreatedAt, s.now(), "validation_rules"
+	ruleDefaults(&r)
 	data, err := json.Marshal(r)
 	if err != nil {
 		return rules.Rule{}, err
@@ -173,10 +178,13 @@ func (s *Service) CreateAssignment(ctx context.Context, p, ruleID string, in Ass
 	if _, _, err := s.loadRule(ctx, p, ruleID); err != nil {
 		return Assignment{}, err
 	}
+	if code, ok := CodeOfVoucherID(obj); typ == "voucher" && ok {
+		obj = code // named by voucher id
+	}
 	a := Assignment{ID: s.IDs.New("asgm"), RuleID: ruleID, RelatedObjectType: typ, CreatedAt: s.now(), Object: "validation_rules_assignment"}
 	add := func(list []string) ([]string, error) {
 		if slices.Contains(list, ruleID) {
-			return nil, core.KeyedError(core.CodeConflict, "duplicated_assignment", "rule %s is already assigned to %s %s", ruleID, typ, obj)
+			return nil, core.KeyedError(core.CodeConflict, "duplicate_found", "rule %s is already assigned to %s %s", ruleID, typ, obj)
 		}
 		return append(list, ruleID), nil
 	}
@@ -191,7 +199,7 @@ func (s *Service) CreateAssignment(ctx context.Context, p, ruleID string, in Ass
 
 	} else {
 		_, err = s.modifyVoucher(ctx, p, obj, "voucher.updated", func(v *Voucher) (err error) {
-			a.RelatedObjectID = v.Code
+			a.RelatedObjectID, a.RelatedObjectCode = v.ID, v.Code
 			v.ValidationRules, err = add(v.ValidationRules)
 			return err
 		}, func() ([]core.Op, error) { return assignmentOps(p, a) })
@@ -205,6 +213,16 @@ func assignmentOps(p string, a Assignment) ([]core.Op, error) {
 		return nil, err
 	}
 	return []core.Op{core.Put(core.Item{Key: assignmentKey(p, a.RuleID, a.ID), Version: 1, Data: data}, core.IfNotExists())}, nil
+}
+
+// ruleDefaults fills what Voucherify answers for a rule that did not say.
+func ruleDefaults(r *rules.Rule) {
+	if r.Type == "" {
+		r.Type = "expression"
+	}
+	if r.ContextType == "" {
+		r.ContextType = "global"
+	}
 }
 
 // ListAssignments lists a rule's assignments.
@@ -247,7 +265,11 @@ func (s *Service) DeleteAssignment(ctx context.Context, p, ruleID, id string) er
 			return nil
 		}, del)
 	} else {
-		_, err = s.modifyVoucher(ctx, p, a.RelatedObjectID, "voucher.updated", func(v *Voucher) error {
+		code := a.RelatedObjectCode
+		if code == "" {
+			code = a.RelatedObjectID
+		}
+		_, err = s.modifyVoucher(ctx, p, code, "voucher.updated", func(v *Voucher) error {
 			v.ValidationRules = remove(v.ValidationRules)
 			return nil
 		}, del)

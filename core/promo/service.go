@@ -21,6 +21,7 @@ type Service struct {
 	Clock     core.Clock
 	IDs       *core.IDs
 	Customers *customer.Resolver
+	Jobs      *JobRunner // runs async actions; nil refuses them (see jobs.go)
 }
 
 // Shard counts: lists and code pools are spread over several partitions so
@@ -148,14 +149,15 @@ func (s *Service) resolveCampaign(ctx context.Context, p, idOrName string) (core
 
 // eventOp builds an outbox write.
 func (s *Service) eventOp(p, typ, customerID, ordering string, data any) (core.Op, error) {
-	ev, err := core.NewEvent(s.IDs, s.now(), p, typ, customerID, data)
-	if err != nil {
-		return core.Op{}, err
-	}
+	return s.eventsOp(p, []string{typ}, customerID, ordering, data)
+}
+
+// eventsOp writes one outbox item standing for several event types.
+func (s *Service) eventsOp(p string, types []string, customerID, ordering string, data any) (core.Op, error) {
 	if ordering == "" {
 		ordering = customerID
 	}
-	return core.OutboxOp(ev, ordering)
+	return core.EventOp(s.IDs, s.now(), p, customerID, ordering, data, types...)
 }
 
 // commit writes ops plus the request's idempotency record (recording

@@ -174,9 +174,9 @@ type Publication struct {
 	CustomerID string         `json:"customer_id"`
 	Customer   Customer       `json:"customer"`
 	TrackingID string         `json:"tracking_id,omitempty"`
-	Metadata   map[string]any `json:"metadata,omitempty"`
+	Metadata   map[string]any `json:"metadata"`
 	Channel    string         `json:"channel"`
-	SourceID   string         `json:"source_id,omitempty"`
+	SourceID   *string        `json:"source_id"`
 	Result     string         `json:"result"` // SUCCESS
 	CampaignID string         `json:"campaign_id,omitempty"`
 	Voucher    Voucher        `json:"voucher"`

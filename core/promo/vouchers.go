@@ -2,15 +2,38 @@ package promo
 
 import (
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/promo/codegen"
 )
+
+// VoucherID is a code's voucher id: "v_" and the code in base32, so an id
+// names its code without an index item (no extra write per code).
+func VoucherID(code string) string {
+	return "v_" + strings.ToLower(b32.EncodeToString([]byte(code)))
+}
+
+// CodeOfVoucherID returns the code a voucher id names.
+func CodeOfVoucherID(id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, "v_")
+	if !ok {
+		return "", false
+	}
+	b, err := b32.DecodeString(strings.ToUpper(rest))
+	if err != nil || ValidateCode(string(b)) != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // ValidateCode reports whether code can be stored (codegen's one rule).
 func ValidateCode(code string) error {
@@ -89,7 +112,7 @@ func joinProblems(probs []string) error {
 func (s *Service) newVoucher(in VoucherInput, code string, c *Campaign) Voucher {
 	now := s.now()
 	v := Voucher{
-		ID: s.IDs.New("v"), Code: code, Category: in.Category, Type: in.Type,
+		ID: VoucherID(code), Code: code, Category: in.Category, Type: in.Type,
 		Discount: in.Discount, Gift: in.Gift, Validity: in.Validity,
 		Active: in.Active == nil || *in.Active, AdditionalInfo: in.AdditionalInfo,
 		Metadata: in.Metadata, ValidationRules: in.ValidationRules, CreatedAt: now, Object: "voucher",
@@ -118,9 +141,10 @@ func voucherOps(p string, v Voucher) ([]core.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	nums := map[string]int64{numRedeemed: 0}
+	nums := map[string]int64{numRedeemed: 0, numUsed: 0}
 	if v.Gift != nil {
 		nums[numBalance] = v.Gift.Amount
+		nums[numAvailable] = v.Gift.Amount
 	}
 	ops := []core.Op{
 		core.Put(core.Item{Key: voucherKey(p, v.Code), Version: 1, Data: data, Nums: nums}, core.IfNotExists()),
@@ -182,11 +206,11 @@ func (s *Service) CreateVoucher(ctx context.Context, p string, in VoucherInput) 
 		ops = append(ops, more...)
 	}
 	if camp != nil {
-		ops = append(ops, core.UpdateOp(core.Update{Key: campaignKey(p, camp.ID), Adds: []core.Add{core.AddBy("vouchers", 1)}, Conds: []core.Cond{core.IfExists()}}))
+		ops = append(ops, codesAddedOps(p, camp.ID, 1, giftAmount(v), v.Code)...)
 	}
 	if err := s.commit(ctx, v, ops...); err != nil {
 		if core.FailedIndex(err) == 0 {
-			return Voucher{}, core.Errorf(core.CodeConflict, "voucher %s already exists", code)
+			return Voucher{}, core.KeyedError(core.CodeConflict, "duplicate_found", "voucher %s already exists", code)
 		}
 		return Voucher{}, err
 	}
@@ -341,6 +365,9 @@ func (s *Service) DeleteVoucher(ctx context.Context, p, code string) error {
 	if st.v.CampaignID != "" {
 		deleted := stats{}
 		deleted.add(st.v.CampaignID, statDeleted, 1)
+		if st.v.Gift != nil {
+			deleted.add(st.v.CampaignID, statGiftDeleted, st.v.Gift.Balance)
+		}
 		ops = append(ops, deleted.ops(p, code)...)
 		ops = append(ops,
 			core.Delete(poolKey(p, st.v.CampaignID, code)),
@@ -358,21 +385,32 @@ func (s *Service) DeleteVoucher(ctx context.Context, p, code string) error {
 // to a gift card: Voucherify's POST /vouchers/{code}/balance. It records a
 // transaction with the exact balance after the change, retrying when a
 // redemption changed the card meanwhile.
-func (s *Service) AddBalance(ctx context.Context, p, code string, amount int64) (Voucher, error) {
+// BalanceChange is a manual change of a gift card's balance.
+type BalanceChange struct {
+	Amount   int64  `json:"amount"`
+	SourceID string `json:"source_id,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (s *Service) AddBalance(ctx context.Context, p, code string, change BalanceChange) (Balance, error) {
+	amount := change.Amount
+	if len(change.SourceID) > 200 || len(change.Reason) > 500 {
+		return Balance{}, core.Errorf(core.CodeInvalid, "source_id (200) or reason (500 characters) too long")
+	}
 	if amount == 0 {
-		return Voucher{}, core.Errorf(core.CodeInvalid, "amount must not be zero")
+		return Balance{}, core.Errorf(core.CodeInvalid, "amount must not be zero")
 	}
 	for attempt := 0; ; attempt++ {
 		st, err := s.loadVoucher(ctx, p, code)
 		if err != nil {
-			return Voucher{}, err
+			return Balance{}, err
 		}
 		if st.v.Type != TypeGift {
-			return Voucher{}, core.Errorf(core.CodeInvalid, "voucher %s is not a gift card", code)
+			return Balance{}, core.Errorf(core.CodeInvalid, "voucher %s is not a gift card", code)
 		}
 		v := st.v
 		if v.Gift.Balance+amount < 0 {
-			return Voucher{}, core.KeyedError(core.CodeInvalid, KeyGiftAmountExceed, "gift card %s holds %d; cannot remove %d", code, v.Gift.Balance, -amount)
+			return Balance{}, core.KeyedError(core.CodeInvalid, KeyGiftAmountExceed, "gift card %s holds %d; cannot remove %d", code, v.Gift.Balance, -amount)
 		}
 		v.Gift.Balance += amount
 		v.Gift.Amount += amount
@@ -380,44 +418,63 @@ func (s *Service) AddBalance(ctx context.Context, p, code string, amount int64) 
 		body.Redemption.RedeemedQuantity, body.Publish.Count = 0, 0
 		data, err := json.Marshal(body)
 		if err != nil {
-			return Voucher{}, err
+			return Balance{}, err
 		}
 		typ := TxCreditsAddition
 		if amount < 0 {
 			typ = TxCreditsRemoval
 		}
-		txop, err := s.giftTx(p, v, typ, amount, v.Gift.Balance, "", TransactionDetails{})
+		txop, err := s.giftTx(p, v, typ, amount, v.Gift.Balance, change, TransactionDetails{})
 		if err != nil {
-			return Voucher{}, err
+			return Balance{}, err
 		}
 		payload := map[string]any{"voucher": v, "balance": amount}
 		ops := []core.Op{
 			// The amount lives in the JSON, the balance in the counter: both
 			// change only if nothing else changed the card meanwhile.
-			core.UpdateOp(core.Update{Key: st.item.Key, Data: data, Adds: []core.Add{core.AddDownTo(numBalance, amount, 0)}, Conds: []core.Cond{core.IfVersion(st.item.Version)}}),
-			txop,
+			core.UpdateOp(core.Update{Key: st.item.Key, Data: data, Adds: []core.Add{core.AddDownTo(numBalance, amount, 0), core.AddDownTo(numAvailable, amount, 0)}, Conds: []core.Cond{core.IfVersion(st.item.Version)}}),
 		}
-		for _, ev := range []string{"voucher.gift.balance_added", "customer.voucher.gift.balance_added"} {
-			if ev[0] == 'c' && v.HolderID == "" {
-				continue
-			}
-			op, err := s.eventOp(p, ev, v.HolderID, code, payload)
-			if err != nil {
-				return Voucher{}, err
-			}
-			ops = append(ops, op)
+		ops = append(ops, txop...)
+		gs := stats{}
+		if amount > 0 {
+			gs.add(v.CampaignID, statGiftAdded, amount)
+		} else {
+			gs.add(v.CampaignID, statGiftSubtracted, -amount)
 		}
-		err = s.commit(ctx, v, ops...)
+		ops = append(ops, gs.ops(p, v.Code)...)
+		types := []string{"voucher.gift.balance_added"}
+		if v.HolderID != "" {
+			types = append(types, "customer.voucher.gift.balance_added")
+		}
+		op, err := s.eventsOp(p, types, v.HolderID, code, payload)
+		if err != nil {
+			return Balance{}, err
+		}
+		ops = append(ops, op)
+		res := Balance{Amount: amount, Total: v.Gift.Amount, Balance: v.Gift.Balance, Type: "gift_voucher", OperationType: "MANUAL",
+			Object: "balance", RelatedObject: IDRef{ID: v.ID, Type: "voucher"}}
+		err = s.commit(ctx, res, ops...)
 		if err == nil {
-			return v, nil
+			return res, nil
 		}
 		if !errors.Is(err, core.ErrConditionFailed) || core.FailedIndex(err) != 0 {
-			return Voucher{}, err
+			return Balance{}, err
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			return Voucher{}, err
+			return Balance{}, err
 		}
 	}
+}
+
+// Balance answers a balance change: Voucherify's balance object.
+type Balance struct {
+	Amount        int64  `json:"amount"` // the change
+	Total         int64  `json:"total"`  // the card's value after it
+	Balance       int64  `json:"balance"`
+	Type          string `json:"type"` // gift_voucher
+	OperationType string `json:"operation_type"`
+	Object        string `json:"object"` // balance
+	RelatedObject IDRef  `json:"related_object"`
 }
 
 // VoucherPage is one page of a code listing.

@@ -2,35 +2,23 @@ package dynamo_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/storetest"
 	"github.com/promorelay/promorelay/infra/dynamo"
 	"github.com/promorelay/promorelay/internal/dynamolocal"
+	"github.com/promorelay/promorelay/internal/enginetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
 
-var tables atomic.Int64
-
 // open returns a store on a fresh table of the shared DynamoDB Local.
 func open(t *testing.T, clock core.Clock) *dynamo.Store {
 	t.Helper()
-	s, err := dynamo.New(context.Background(), dynamo.Config{
-		Table:       fmt.Sprintf("conformance-%d", tables.Add(1)),
-		Endpoint:    dynamolocal.Shared(t),
-		CreateTable: true,
-		Clock:       clock,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return enginetest.Dynamo(t, clock).(*dynamo.Store)
 }
 
 func TestDynamoConformance(t *testing.T) {

@@ -23,7 +23,9 @@ func (a *API) insightRoutes() {
 	srv("GET /v1/publications", a.listPublications)
 
 	srv("GET /v1/campaigns/{campaignId}/summary", a.campaignSummary)
+	srv("GET /v1/campaigns/{campaignId}/transactions", a.campaignTransactions)
 	srv("GET /v1/vouchers/{code}/transactions", a.voucherTransactions)
+	srv("DELETE /v1/vouchers/{code}/sessions/{sessionKey}", a.releaseSession)
 
 	srv("POST /v1/validation-rules", a.createRule)
 	srv("GET /v1/validation-rules", a.listRules)
@@ -180,4 +182,26 @@ func (a *API) qualify(w http.ResponseWriter, r *http.Request) {
 	run(a, w, r, http.StatusOK, func(ctx context.Context, in promo.QualifyInput) (promo.QualifyResult, error) {
 		return a.o.Promo.Qualify(ctx, proj(r), in)
 	}, nil)
+}
+
+func (a *API) releaseSession(w http.ResponseWriter, r *http.Request) {
+	if err := a.o.Promo.ReleaseSession(r.Context(), proj(r), r.PathValue("code"), r.PathValue("sessionKey")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) campaignTransactions(w http.ResponseWriter, r *http.Request) {
+	txs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Transaction, string, error) {
+		return a.o.Promo.ListCampaignTransactions(r.Context(), proj(r), r.PathValue("campaignId"), limit, cursor)
+	})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if txs == nil {
+		txs = []promo.Transaction{}
+	}
+	WriteJSON(w, http.StatusOK, list("data", txs, len(txs), next))
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/customer"
@@ -35,14 +36,14 @@ func (a *API) promoRoutes() {
 	srv("POST /v1/vouchers/{code}/redemption", a.redeemVoucher)
 	srv("GET /v1/vouchers/{code}/redemption", a.voucherRedemptions)
 
-	srv("POST /v1/campaigns", a.createCampaign)
+	srv("POST /v1/campaigns", a.createCampaignOrStart)
 	srv("GET /v1/campaigns", a.listCampaigns)
 	srv("GET /v1/campaigns/{campaignId}", a.getCampaign)
 	srv("PUT /v1/campaigns/{campaignId}", a.updateCampaign)
 	srv("DELETE /v1/campaigns/{campaignId}", a.deleteCampaign)
 	srv("POST /v1/campaigns/{campaignId}/enable", a.setCampaignActive(true))
 	srv("POST /v1/campaigns/{campaignId}/disable", a.setCampaignActive(false))
-	srv("POST /v1/campaigns/{campaignId}/vouchers", a.addCampaignVouchers)
+	srv("POST /v1/campaigns/{campaignId}/vouchers", a.addCampaignVouchersOrStart)
 	srv("POST /v1/campaigns/{campaignId}/vouchers/{code}", a.addCampaignVoucher)
 
 	srv("POST /v1/publications", a.publish)
@@ -61,6 +62,13 @@ func (a *API) promoRoutes() {
 	cli("POST /client/v1/redeem", a.clientRedeem(a.clientRedeemOne))
 	cli("POST /client/v1/publish", a.publish)
 	a.mux.HandleFunc("OPTIONS /client/v1/", a.clientPreflight)
+
+	srv("POST /v1/vouchers/import", a.importJSON(promo.JobImport))
+	srv("POST /v1/vouchers/importCSV", a.importCSV(promo.JobImportCSV, http.StatusAccepted))
+	srv("POST /v1/campaigns/{campaignId}/import", a.importJSON(promo.JobCampaignImport))
+	srv("POST /v1/campaigns/{campaignId}/importCSV", a.importCSV(promo.JobCampaignImportCSV, http.StatusOK))
+	srv("GET /v1/async-actions", a.listAsyncActions)
+	srv("GET /v1/async-actions/{asyncActionId}", a.getAsyncAction)
 }
 
 // decode reads the JSON body into v; syntax and type errors are 400s that
@@ -78,11 +86,11 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) (context.Con
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te):
-			return nil, core.Errorf(core.CodeInvalid, "field %s: expected %s, got %s", te.Field, te.Type, te.Value)
+			return nil, core.KeyedError(core.CodeInvalid, "invalid_payload", "field %s: expected %s, got %s", te.Field, te.Type, te.Value)
 		case errors.As(err, &se):
-			return nil, core.Errorf(core.CodeInvalid, "malformed JSON at byte %d", se.Offset)
+			return nil, core.KeyedError(core.CodeInvalid, "invalid_payload", "malformed JSON at byte %d", se.Offset)
 		}
-		return nil, core.Errorf(core.CodeInvalid, "malformed request body: %v", err)
+		return nil, core.KeyedError(core.CodeInvalid, "invalid_payload", "malformed request body: %v", err)
 	}
 	return ctx, nil
 }
@@ -239,19 +247,18 @@ func (a *API) setVoucherActive(active bool) http.HandlerFunc {
 }
 
 type balanceInput struct {
-	Amount *int64 `json:"amount"`
+	Amount   *int64 `json:"amount"`
+	SourceID string `json:"source_id"`
+	Reason   string `json:"reason"`
 }
 
 func (a *API) addBalance(w http.ResponseWriter, r *http.Request) {
-	run(a, w, r, http.StatusOK, func(ctx context.Context, in balanceInput) (promo.Voucher, error) {
+	run(a, w, r, http.StatusOK, func(ctx context.Context, in balanceInput) (promo.Balance, error) {
 		if in.Amount == nil {
-			return promo.Voucher{}, core.Errorf(core.CodeInvalid, "amount is required")
+			return promo.Balance{}, core.Errorf(core.CodeInvalid, "amount is required")
 		}
-		return a.o.Promo.AddBalance(ctx, proj(r), r.PathValue("code"), *in.Amount)
-	}, func(v promo.Voucher) any {
-		return map[string]any{"amount": v.Gift.Amount, "total": v.Gift.Amount, "balance": v.Gift.Balance,
-			"type": "gift_voucher", "object": "balance", "related_object": map[string]any{"type": "voucher", "id": v.ID}}
-	})
+		return a.o.Promo.AddBalance(ctx, proj(r), r.PathValue("code"), promo.BalanceChange{Amount: *in.Amount, SourceID: in.SourceID, Reason: in.Reason})
+	}, nil)
 }
 
 // ---- campaigns
@@ -446,6 +453,9 @@ func singleValidation(code string, res promo.ValidationResult) any {
 		}
 		out["order"] = res.Order
 		out["metadata"] = rr.Metadata
+		if rr.Metadata == nil {
+			out["metadata"] = map[string]any{}
+		}
 		return out
 	}
 	e := res.InapplicableRedeemables[0].Result.Error
@@ -478,7 +488,8 @@ func (a *API) voucherRedemptions(w http.ResponseWriter, r *http.Request) {
 		rs = []promo.Redemption{}
 	}
 	out := map[string]any{"object": "list", "data_ref": "redemption_entries", "redemption_entries": rs,
-		"total": len(rs), "quantity": v.Redemption.Quantity, "redeemed_quantity": v.Redemption.RedeemedQuantity, "has_more": next != ""}
+		"total": len(rs), "quantity": v.Redemption.Quantity, "redeemed_quantity": v.Redemption.RedeemedQuantity, "has_more": next != "",
+		"url": "/v1/vouchers/" + code + "/redemption"}
 	if next != "" {
 		out["more_starting_after"] = next
 	}
@@ -487,7 +498,25 @@ func (a *API) voucherRedemptions(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listRedemptions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := promo.RedemptionFilter{Voucher: q.Get("voucher")}
+	f := promo.RedemptionFilter{Voucher: q.Get("voucher"), Result: q.Get("result")}
+	if c := q.Get("campaign"); c != "" {
+		camp, err := a.o.Promo.GetCampaign(r.Context(), proj(r), c)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		f.Campaign = camp.ID
+	}
+	for param, at := range map[string]*time.Time{"created_at[after]": &f.After, "created_at[before]": &f.Before} {
+		if v := q.Get(param); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				a.fail(w, r, core.Errorf(core.CodeInvalid, "%s must be an RFC 3339 time", param))
+				return
+			}
+			*at = t
+		}
+	}
 	if c := q.Get("customer"); c != "" {
 		cust, err := a.o.Promo.Customers.Find(r.Context(), proj(r), customerRef(c))
 		if err != nil {
@@ -504,15 +533,7 @@ func (a *API) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if res := q.Get("result"); res != "" {
-		kept := rs[:0]
-		for _, x := range rs {
-			if x.Result == res {
-				kept = append(kept, x)
-			}
-		}
-		rs = kept
-	}
+
 	if rs == nil {
 		rs = []promo.Redemption{}
 	}

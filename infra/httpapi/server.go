@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 
@@ -62,7 +63,8 @@ func New(o Options) http.Handler {
 		a.insightRoutes()
 	}
 	if o.Projects != nil {
-		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.createKeys)
+		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.admin(a.createKeys))
+		a.mux.HandleFunc("PUT /admin/v1/projects/{name}/settings", a.admin(a.updateSettings))
 	}
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, core.Errorf(core.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
@@ -87,14 +89,49 @@ func (a *API) health(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": a.o.Engine})
 }
 
-// createKeys is the admin endpoint behind "promorelay keys create": it needs
-// the admin token as a Bearer token.
-func (a *API) createKeys(w http.ResponseWriter, r *http.Request) {
-	want := "Bearer " + a.o.AdminToken
-	if a.o.AdminToken == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
-		a.fail(w, r, core.Errorf(core.CodeUnauthorized, "admin endpoints need Authorization: Bearer <PROMORELAY_ADMIN_TOKEN>"))
+// admin guards the admin endpoints: they need the admin token as a Bearer
+// token, and are off when no token is configured.
+func (a *API) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		want := "Bearer " + a.o.AdminToken
+		if a.o.AdminToken == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+			a.fail(w, r, core.Errorf(core.CodeUnauthorized, "admin endpoints need Authorization: Bearer <PROMORELAY_ADMIN_TOKEN>"))
+			return
+		}
+		next(w, r)
+	}
+}
+
+// updateSettings is PUT /admin/v1/projects/{name}/settings: whether client
+// keys may redeem, and the browser origins they may be used from.
+func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) {
+	var set project.Settings
+	ctx, err := a.decode(w, r, &set)
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
+	for _, o := range set.AllowedOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || u.Path != "") {
+			a.fail(w, r, core.Errorf(core.CodeInvalid, "allowed_origins: %q is not an origin such as https://shop.example", o))
+			return
+		}
+	}
+	p, err := a.o.Projects.ByName(ctx, r.PathValue("name"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err = a.o.Projects.UpdateSettings(ctx, p.ID, set)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, p)
+}
+
+// createKeys is the admin endpoint behind "promorelay keys create".
+func (a *API) createKeys(w http.ResponseWriter, r *http.Request) {
 	keys, err := a.o.Projects.CreateKeys(r.Context(), r.PathValue("name"))
 	if err != nil {
 		a.fail(w, r, err)

@@ -34,9 +34,13 @@ func New(store core.Store, clock core.Clock) *App {
 		Store: store, Clock: clock, IDs: ids,
 		Projects:  &project.Service{Store: store, Clock: clock, IDs: ids},
 		Customers: customers,
-		Promo:     &promo.Service{Store: store, Clock: clock, IDs: ids, Customers: customers},
+		Promo:     &promo.Service{Store: store, Clock: clock, IDs: ids, Customers: customers, Jobs: promo.NewJobRunner()},
 	}
 }
+
+// Close stops the background jobs; unfinished ones stay IN_PROGRESS and are
+// resumed by the next process (ResumeJobs).
+func (a *App) Close() error { return a.Promo.Jobs.Close() }
 
 // HTTPOptions are the HTTP adapter's settings that are not services.
 type HTTPOptions struct {

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/infra/dynamo"
 	"github.com/promorelay/promorelay/infra/embedded"
@@ -43,6 +46,12 @@ func Dynamo(t testing.TB, clock core.Clock) core.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Dropping the table keeps DynamoDB Local fast over a long test run
+	// (it slows as in-memory tables pile up).
+	t.Cleanup(func() {
+		d := s
+		_, _ = d.Client().DeleteTable(context.Background(), &awsdynamodb.DeleteTableInput{TableName: aws.String(d.Table())})
+	})
 	return s
 }
 
