@@ -48,17 +48,9 @@ func (a *API) campaignSummary(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) voucherTransactions(w http.ResponseWriter, r *http.Request) {
-	txs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Transaction, string, error) {
+	serveList(a, w, r, "data", func(limit int, cursor string) ([]promo.Transaction, string, error) {
 		return a.o.Promo.ListTransactions(r.Context(), proj(r), r.PathValue("code"), limit, cursor)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if txs == nil {
-		txs = []promo.Transaction{}
-	}
-	WriteJSON(w, http.StatusOK, list("data", txs, len(txs), next))
 }
 
 func (a *API) createRule(w http.ResponseWriter, r *http.Request) {
@@ -77,17 +69,9 @@ func (a *API) getRule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
-	rs, next, err := pageWalk(r, func(limit int, cursor string) ([]rules.Rule, string, error) {
+	serveList(a, w, r, "data", func(limit int, cursor string) ([]rules.Rule, string, error) {
 		return a.o.Promo.ListRules(r.Context(), proj(r), limit, cursor)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if rs == nil {
-		rs = []rules.Rule{}
-	}
-	WriteJSON(w, http.StatusOK, list("data", rs, len(rs), next))
 }
 
 func (a *API) updateRule(w http.ResponseWriter, r *http.Request) {
@@ -105,17 +89,9 @@ func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
-	as, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Assignment, string, error) {
+	serveList(a, w, r, "data", func(limit int, cursor string) ([]promo.Assignment, string, error) {
 		return a.o.Promo.ListAssignments(r.Context(), proj(r), r.PathValue("id"), limit, cursor)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if as == nil {
-		as = []promo.Assignment{}
-	}
-	WriteJSON(w, http.StatusOK, list("data", as, len(as), next))
 }
 
 // listAllAssignments is GET /v1/validation-rules-assignments?rule=…
@@ -156,18 +132,10 @@ func (a *API) listPublications(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Customer = cust.ID
 	}
-	pubs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Publication, string, error) {
+	serveList(a, w, r, "publications", func(limit int, cursor string) ([]promo.Publication, string, error) {
 		f.Limit, f.Cursor = limit, cursor
 		return a.o.Promo.ListPublications(r.Context(), proj(r), f)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if pubs == nil {
-		pubs = []promo.Publication{}
-	}
-	WriteJSON(w, http.StatusOK, list("publications", pubs, len(pubs), next))
 }
 
 // customerRef reads a customer named by id ("cust_…") or by source_id.
@@ -193,15 +161,7 @@ func (a *API) releaseSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) campaignTransactions(w http.ResponseWriter, r *http.Request) {
-	txs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Transaction, string, error) {
+	serveList(a, w, r, "data", func(limit int, cursor string) ([]promo.Transaction, string, error) {
 		return a.o.Promo.ListCampaignTransactions(r.Context(), proj(r), r.PathValue("campaignId"), limit, cursor)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if txs == nil {
-		txs = []promo.Transaction{}
-	}
-	WriteJSON(w, http.StatusOK, list("data", txs, len(txs), next))
 }

@@ -216,17 +216,9 @@ func (a *API) getAsyncAction(w http.ResponseWriter, r *http.Request) {
 
 // listAsyncActions is GET /v1/async-actions, newest first.
 func (a *API) listAsyncActions(w http.ResponseWriter, r *http.Request) {
-	jobs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Job, string, error) {
+	serveList(a, w, r, "async_actions", func(limit int, cursor string) ([]promo.Job, string, error) {
 		return a.o.Promo.ListJobs(r.Context(), proj(r), limit, cursor)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if jobs == nil {
-		jobs = []promo.Job{}
-	}
-	WriteJSON(w, http.StatusOK, list("async_actions", jobs, len(jobs), next))
 }
 
 func withRequestID(ctx context.Context) context.Context {

@@ -184,6 +184,19 @@ func pageWalk[T any](r *http.Request, fetch func(limit int, cursor string) ([]T,
 	return fetch(limit, cursor)
 }
 
+// serveList answers a list endpoint: Voucherify's envelope around one page.
+func serveList[T any](a *API, w http.ResponseWriter, r *http.Request, name string, fetch func(limit int, cursor string) ([]T, string, error)) {
+	items, next, err := pageWalk(r, fetch)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []T{}
+	}
+	WriteJSON(w, http.StatusOK, list(name, items, len(items), next))
+}
+
 // ---- vouchers
 
 func (a *API) createVoucher(w http.ResponseWriter, r *http.Request) {
@@ -210,18 +223,10 @@ func (a *API) listVouchers(w http.ResponseWriter, r *http.Request) {
 	if camp == "" {
 		camp = r.URL.Query().Get("campaign")
 	}
-	vs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Voucher, string, error) {
+	serveList(a, w, r, "vouchers", func(limit int, cursor string) ([]promo.Voucher, string, error) {
 		pg, err := a.o.Promo.ListVouchers(r.Context(), proj(r), camp, limit, cursor)
 		return pg.Vouchers, pg.Next, err
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if vs == nil {
-		vs = []promo.Voucher{}
-	}
-	WriteJSON(w, http.StatusOK, list("vouchers", vs, len(vs), next))
 }
 
 func (a *API) updateVoucher(w http.ResponseWriter, r *http.Request) {
@@ -279,17 +284,9 @@ func (a *API) getCampaign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request) {
-	cs, next, err := pageWalk(r, func(limit int, cursor string) ([]promo.Campaign, string, error) {
+	serveList(a, w, r, "campaigns", func(limit int, cursor string) ([]promo.Campaign, string, error) {
 		return a.o.Promo.ListCampaigns(r.Context(), proj(r), limit, cursor)
 	})
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if cs == nil {
-		cs = []promo.Campaign{}
-	}
-	WriteJSON(w, http.StatusOK, list("campaigns", cs, len(cs), next))
 }
 
 func (a *API) updateCampaign(w http.ResponseWriter, r *http.Request) {
