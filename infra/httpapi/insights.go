@@ -81,11 +81,7 @@ func (a *API) updateRule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {
-	if err := a.o.Promo.DeleteRule(r.Context(), proj(r), r.PathValue("id")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	serveNoContent(a, w, r, a.o.Promo.DeleteRule(r.Context(), proj(r), r.PathValue("id")))
 }
 
 func (a *API) listAssignments(w http.ResponseWriter, r *http.Request) {
@@ -112,11 +108,7 @@ func (a *API) createAssignment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteAssignment(w http.ResponseWriter, r *http.Request) {
-	if err := a.o.Promo.DeleteAssignment(r.Context(), proj(r), r.PathValue("id"), r.PathValue("assignmentId")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	serveNoContent(a, w, r, a.o.Promo.DeleteAssignment(r.Context(), proj(r), r.PathValue("id"), r.PathValue("assignmentId")))
 }
 
 // listPublications is GET /v1/publications?customer=…|voucher=…; a customer
@@ -153,11 +145,7 @@ func (a *API) qualify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) releaseSession(w http.ResponseWriter, r *http.Request) {
-	if err := a.o.Promo.ReleaseSession(r.Context(), proj(r), r.PathValue("code"), r.PathValue("sessionKey")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	serveNoContent(a, w, r, a.o.Promo.ReleaseSession(r.Context(), proj(r), r.PathValue("code"), r.PathValue("sessionKey")))
 }
 
 func (a *API) campaignTransactions(w http.ResponseWriter, r *http.Request) {

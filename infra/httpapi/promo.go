@@ -197,6 +197,15 @@ func serveList[T any](a *API, w http.ResponseWriter, r *http.Request, name strin
 	WriteJSON(w, http.StatusOK, list(name, items, len(items), next))
 }
 
+// serveNoContent answers 204 when the operation succeeded.
+func serveNoContent(a *API, w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // ---- vouchers
 
 func (a *API) createVoucher(w http.ResponseWriter, r *http.Request) {
@@ -236,11 +245,7 @@ func (a *API) updateVoucher(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteVoucher(w http.ResponseWriter, r *http.Request) {
-	if err := a.o.Promo.DeleteVoucher(r.Context(), proj(r), r.PathValue("code")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	serveNoContent(a, w, r, a.o.Promo.DeleteVoucher(r.Context(), proj(r), r.PathValue("code")))
 }
 
 func (a *API) setVoucherActive(active bool) http.HandlerFunc {
@@ -296,11 +301,7 @@ func (a *API) updateCampaign(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteCampaign(w http.ResponseWriter, r *http.Request) {
-	if err := a.o.Promo.DeleteCampaign(r.Context(), proj(r), r.PathValue("campaignId")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	serveNoContent(a, w, r, a.o.Promo.DeleteCampaign(r.Context(), proj(r), r.PathValue("campaignId")))
 }
 
 func (a *API) setCampaignActive(active bool) http.HandlerFunc {
