@@ -9,23 +9,57 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
 )
 
-// Profile is the stored customer record (extended by the ingest issue with
-// traits, consents, aggregates and segments).
+// Profile is the stored customer record: identity, the shop's and
+// Segment's traits, consents, order aggregates and segment memberships.
+// Event counters live in their own items (EventStats), so a plain track
+// call does not rewrite the profile.
 type Profile struct {
-	ID        string         `json:"id"`
-	SourceID  string         `json:"source_id,omitempty"`
-	Name      string         `json:"name,omitempty"`
-	Email     string         `json:"email,omitempty"`
-	Phone     string         `json:"phone,omitempty"`
-	Metadata  map[string]any `json:"metadata,omitempty"`
-	Segments  []string       `json:"segments,omitempty"`
-	CreatedAt time.Time      `json:"created_at"`
-	Object    string         `json:"object"` // "customer"
+	ID          string         `json:"id"`
+	SourceID    string         `json:"source_id,omitempty"`
+	Name        string         `json:"name,omitempty"`
+	Email       string         `json:"email,omitempty"`
+	Phone       string         `json:"phone,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Birthdate   string         `json:"birthdate,omitempty"`
+	Address     *Address       `json:"address,omitempty"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+	// Segments are the ids of the segments the customer is in, sorted.
+	Segments  []string   `json:"segments,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	Object    string     `json:"object"` // "customer"
+
+	// Traits are the latest value of each trait; TraitTimes when each was
+	// stated, so an older call arriving late changes nothing.
+	Traits     map[string]any       `json:"traits,omitempty"`
+	TraitTimes map[string]time.Time `json:"trait_times,omitempty"`
+	Consents   map[string]Consent   `json:"consents,omitempty"`
+	Orders     OrderStats           `json:"orders"`
+	// AnonymousIDs are the anonymous identities linked to the customer.
+	AnonymousIDs []string `json:"anonymous_ids,omitempty"`
+	// MergedFrom lists the profiles merged into this one; MergedInto, on a
+	// merged profile, names the one that absorbed it.
+	MergedFrom []string `json:"merged_from,omitempty"`
+	MergedInto string   `json:"merged_into,omitempty"`
+	// DueAt is when a time-relative segment rule may next change its
+	// result for this customer (see the sweep); zero when none can.
+	DueAt *time.Time `json:"due_at,omitempty"`
+}
+
+// Address is a customer's postal address (Voucherify's fields).
+type Address struct {
+	City       string `json:"city,omitempty"`
+	State      string `json:"state,omitempty"`
+	Line1      string `json:"line_1,omitempty"`
+	Line2      string `json:"line_2,omitempty"`
+	Country    string `json:"country,omitempty"`
+	PostalCode string `json:"postal_code,omitempty"`
 }
 
 // Ref is how a request names a customer.
@@ -47,8 +81,54 @@ func ProfileKey(project, id string) core.Key {
 // Partition is the customer's partition key.
 func Partition(project, id string) string { return project + "#cust#" + id }
 
+// Identity kinds: a customer is found by its source_id (Segment userId,
+// shop customer id), an anonymousId, or an email address.
+const (
+	IdentitySource    = "src"
+	IdentityAnonymous = "anon"
+	IdentityEmail     = "email"
+)
+
+// IdentityKey is the item mapping one identity to a customer id (Data).
+func IdentityKey(project, kind, value string) core.Key {
+	return core.Key{PK: project + "#cust" + kind + "#" + value, SK: "c"}
+}
+
 func sourceKey(project, sourceID string) core.Key {
-	return core.Key{PK: project + "#custsrc#" + sourceID, SK: "c"}
+	return IdentityKey(project, IdentitySource, sourceID)
+}
+
+// IndexShards spreads the list of a project's customers over partitions.
+const IndexShards = 16
+
+// IndexPartition is one shard of the list of a project's customers.
+func IndexPartition(project string, shard int) string {
+	return fmt.Sprintf("%s#custs#%02d", project, shard)
+}
+
+// IndexKey is a customer's entry in the list of the project's customers.
+func IndexKey(project, id string) core.Key {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return core.Key{PK: IndexPartition(project, int(h.Sum32()%IndexShards)), SK: id}
+}
+
+// CreateOps are the writes that create customer p: its profile, its
+// source_id identity (when it has one) and its list entry. They fail with a
+// condition error when the source_id was taken concurrently.
+func CreateOps(project string, p Profile) ([]core.Op, error) {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	ops := []core.Op{
+		core.Put(core.Item{Key: ProfileKey(project, p.ID), Version: 1, Data: data}, core.IfNotExists()),
+		core.Put(core.Item{Key: IndexKey(project, p.ID), Version: 1}),
+	}
+	if p.SourceID != "" {
+		ops = append(ops, core.Put(core.Item{Key: sourceKey(project, p.SourceID), Version: 1, Data: []byte(p.ID)}, core.IfNotExists()))
+	}
+	return ops, nil
 }
 
 // Resolver finds or creates customers.
@@ -79,13 +159,11 @@ func (r *Resolver) Resolve(ctx context.Context, project string, ref Ref) (Profil
 		}
 		p := Profile{ID: r.IDs.New("cust"), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
 			Metadata: ref.Metadata, CreatedAt: r.Clock.Now().UTC(), Object: "customer"}
-		data, err := json.Marshal(p)
+		ops, err := CreateOps(project, p)
 		if err != nil {
 			return Profile{}, err
 		}
-		err = r.Store.Write(ctx,
-			core.Put(core.Item{Key: sourceKey(project, ref.SourceID), Version: 1, Data: []byte(p.ID)}, core.IfNotExists()),
-			core.Put(core.Item{Key: ProfileKey(project, p.ID), Version: 1, Data: data}, core.IfNotExists()))
+		err = r.Store.Write(ctx, ops...)
 		if err == nil {
 			return p, nil
 		}
@@ -96,17 +174,34 @@ func (r *Resolver) Resolve(ctx context.Context, project string, ref Ref) (Profil
 	return Profile{}, core.Errorf(core.CodeConflict, "customer %q is being created concurrently", ref.SourceID)
 }
 
-// Get returns the customer with id.
+// Get returns the customer with id; a profile merged into another answers
+// the one that absorbed it.
 func (r *Resolver) Get(ctx context.Context, project, id string) (Profile, error) {
-	it, err := r.Store.Get(ctx, ProfileKey(project, id))
-	if errors.Is(err, core.ErrNotFound) {
-		return Profile{}, core.Errorf(core.CodeNotFound, "customer %s not found", id)
+	p, _, err := Load(ctx, r.Store, project, id)
+	return p, err
+}
+
+// Load reads customer id's profile and the item it came from, following
+// merges; an unknown or permanently deleted customer is a not-found error.
+func Load(ctx context.Context, s core.Store, project, id string) (Profile, core.Item, error) {
+	for range 4 {
+		it, err := s.Get(ctx, ProfileKey(project, id))
+		if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+			return Profile{}, it, core.Errorf(core.CodeNotFound, "customer %s not found", id)
+		}
+		if err != nil {
+			return Profile{}, it, err
+		}
+		var p Profile
+		if err := json.Unmarshal(it.Data, &p); err != nil {
+			return p, it, fmt.Errorf("decode customer %s: %w", id, err)
+		}
+		if p.MergedInto == "" {
+			return p, it, nil
+		}
+		id = p.MergedInto
 	}
-	if err != nil {
-		return Profile{}, err
-	}
-	var p Profile
-	return p, json.Unmarshal(it.Data, &p)
+	return Profile{}, core.Item{}, core.Errorf(core.CodeNotFound, "customer %s not found", id)
 }
 
 // Find returns the customer ref names without creating one: by id, else by
@@ -149,12 +244,6 @@ func (r *Resolver) Prepare(ctx context.Context, project string, ref Ref) (Profil
 	}
 	p = Profile{ID: r.IDs.New("cust"), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
 		Metadata: ref.Metadata, CreatedAt: r.Clock.Now().UTC(), Object: "customer"}
-	data, err := json.Marshal(p)
-	if err != nil {
-		return Profile{}, nil, err
-	}
-	return p, []core.Op{
-		core.Put(core.Item{Key: sourceKey(project, ref.SourceID), Version: 1, Data: []byte(p.ID)}, core.IfNotExists()),
-		core.Put(core.Item{Key: ProfileKey(project, p.ID), Version: 1, Data: data}, core.IfNotExists()),
-	}, nil
+	ops, err := CreateOps(project, p)
+	return p, ops, err
 }

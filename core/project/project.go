@@ -44,18 +44,28 @@ type Kind string
 const (
 	Server Kind = "server"
 	Client Kind = "client"
+	// Segment is a Segment write key: it only sends tracking calls.
+	Segment Kind = "segment"
 )
 
 // Keys are a newly created set of credentials. Tokens are shown once: the
 // store keeps only their SHA-256.
 type Keys struct {
-	Project      string `json:"project"`
-	ProjectID    string `json:"project_id"`
-	AppID        string `json:"app_id"`
-	AppToken     string `json:"app_token"`
-	ClientAppID  string `json:"client_app_id"`
-	ClientToken  string `json:"client_token"`
-	CreatedAtUTC string `json:"created_at"`
+	Project     string `json:"project"`
+	ProjectID   string `json:"project_id"`
+	AppID       string `json:"app_id"`
+	AppToken    string `json:"app_token"`
+	ClientAppID string `json:"client_app_id"`
+	ClientToken string `json:"client_token"`
+	// SegmentWriteKey authenticates Segment libraries sending to
+	// /v1/batch and friends (HTTP Basic, key as user, empty password).
+	SegmentWriteKey string `json:"segment_write_key"`
+	// The inbound secrets (created once per project, shown with every new
+	// set of keys).
+	SegmentSharedSecret string `json:"segment_shared_secret"`
+	WooCommerceSecret   string `json:"woocommerce_secret"`
+	WebhookSecret       string `json:"webhook_secret"`
+	CreatedAtUTC        string `json:"created_at"`
 }
 
 // Principal is who an authenticated request acts for.
@@ -112,6 +122,11 @@ func (s *Service) CreateKeys(ctx context.Context, name string) (Keys, error) {
 	if err != nil {
 		return Keys{}, fmt.Errorf("store keys: %w", err)
 	}
+	wk, sec, err := s.inboundKeys(ctx, p.ID)
+	if err != nil {
+		return Keys{}, err
+	}
+	k.SegmentWriteKey, k.SegmentSharedSecret, k.WooCommerceSecret, k.WebhookSecret = wk, sec.SegmentSharedSecret, sec.WooCommerceSecret, sec.WebhookSecret
 	return k, nil
 }
 

@@ -242,7 +242,7 @@ func (s *Service) ListCampaignTransactions(ctx context.Context, p, idOrName stri
 	for i := range parts {
 		parts[i] = campaignTxPartition(p, c.ID, i)
 	}
-	items, next, err := mergeNewest(ctx, s.Store, parts, clampLimit(limit), cursor, nil)
+	items, next, err := core.MergeNewest(ctx, s.Store, parts, clampLimit(limit), cursor, nil)
 	if err != nil {
 		return nil, "", err
 	}

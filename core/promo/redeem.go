@@ -956,7 +956,7 @@ func (s *Service) redemptionsByDate(ctx context.Context, p string, f RedemptionF
 	}
 	var out []Redemption
 	var decodeErr error
-	_, next, err := mergeNewest(ctx, s.Store, parts, clampLimit(f.Limit), f.Cursor, func(it core.Item) bool {
+	_, next, err := core.MergeNewest(ctx, s.Store, parts, clampLimit(f.Limit), f.Cursor, func(it core.Item) bool {
 		var r Redemption
 		if err := json.Unmarshal(it.Data, &r); err != nil {
 			decodeErr = err

@@ -58,6 +58,7 @@ var volatile = regexp.MustCompile(
 		`|\b(SUM|GV|RND)-[0-9A-Za-z]{6}\b` +
 		`|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})` +
 		`|\br-[0-9a-f]{16}\b` +
+		`|\bwk_[0-9a-f]{48}\b|\bwhsec_[A-Za-z0-9+/]{43}=` +
 		`|\b[0-9a-f]{48}\b`)
 
 // normalizer replaces volatile values with placeholders. Ids and codes are
@@ -81,6 +82,10 @@ func (n *normalizer) text(s string) string {
 			return "<request_id>"
 		case len(m) == 48 && !strings.ContainsAny(m, "_-"):
 			return "<token>"
+		case strings.HasPrefix(m, "wk_"):
+			return "<write_key>"
+		case strings.HasPrefix(m, "whsec_"):
+			return "<webhook_secret>"
 		}
 		if p, ok := n.seen[m]; ok {
 			return p

@@ -549,6 +549,8 @@ func runScenario(t *testing.T) []*exchange {
 	s.otherProject(c, r)
 	s.insights(c)
 	s.jobs(c)
+	s.audience()
+	s.inbound()
 	return s.exchanges
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/audience"
 	"github.com/promorelay/promorelay/core/project"
 	"github.com/promorelay/promorelay/core/promo"
 )
@@ -28,6 +29,7 @@ type Options struct {
 	Clock    core.Clock
 	Projects *project.Service
 	Promo    *promo.Service
+	Audience *audience.Service
 	// RatePerSecond and RateBurst bound each API key's request rate.
 	RatePerSecond float64
 	RateBurst     int
@@ -61,6 +63,10 @@ func New(o Options) http.Handler {
 	if o.Projects != nil && o.Promo != nil {
 		a.promoRoutes()
 		a.insightRoutes()
+	}
+	if o.Projects != nil && o.Audience != nil {
+		a.audienceRoutes()
+		a.inboundRoutes()
 	}
 	if o.Projects != nil {
 		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.admin(a.createKeys))

@@ -3,10 +3,13 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
 	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/audience"
 	"github.com/promorelay/promorelay/core/customer"
 	"github.com/promorelay/promorelay/core/project"
 	"github.com/promorelay/promorelay/core/promo"
@@ -21,6 +24,7 @@ type App struct {
 	Projects  *project.Service
 	Customers *customer.Resolver
 	Promo     *promo.Service
+	Audience  *audience.Service
 }
 
 // New builds the services on store.
@@ -35,12 +39,16 @@ func New(store core.Store, clock core.Clock) *App {
 		Projects:  &project.Service{Store: store, Clock: clock, IDs: ids},
 		Customers: customers,
 		Promo:     &promo.Service{Store: store, Clock: clock, IDs: ids, Customers: customers, Jobs: promo.NewJobRunner()},
+		Audience:  &audience.Service{Store: store, Clock: clock, IDs: ids, Backfills: audience.NewBackfills()},
 	}
 }
 
 // Close stops the background jobs; unfinished ones stay IN_PROGRESS and are
 // resumed by the next process (ResumeJobs).
-func (a *App) Close() error { return a.Promo.Jobs.Close() }
+func (a *App) Close() error {
+	err := errors.Join(a.Promo.Jobs.Close(), a.Audience.Backfills.Close())
+	return errors.Join(err, a.Audience.FlushSchema(context.Background()))
+}
 
 // HTTPOptions are the HTTP adapter's settings that are not services.
 type HTTPOptions struct {
@@ -53,6 +61,6 @@ type HTTPOptions struct {
 func (a *App) Handler(o HTTPOptions) http.Handler {
 	return httpapi.New(httpapi.Options{
 		Store: a.Store, Engine: o.Engine, Logger: o.Logger, Clock: a.Clock,
-		Projects: a.Projects, Promo: a.Promo, AdminToken: o.AdminToken,
+		Projects: a.Projects, Promo: a.Promo, Audience: a.Audience, AdminToken: o.AdminToken,
 	})
 }

@@ -1,40 +1,38 @@
-package promo
+package core
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-
-	"github.com/promorelay/promorelay/core"
 )
 
-// mergeNewest pages over several partitions whose sort keys are time-ordered
+// MergeNewest pages over several partitions whose sort keys are time-ordered
 // ids, newest first, as if they were one: it reads up to limit items from
 // each, takes the newest across them, and keeps one position per partition
 // in the cursor. keep filters items (nil keeps all); a filtered page may be
 // shorter than limit while more follows.
-func mergeNewest(ctx context.Context, st core.Store, partitions []string, limit int, cursor string, keep func(core.Item) bool) ([]core.Item, string, error) {
+func MergeNewest(ctx context.Context, st Store, partitions []string, limit int, cursor string, keep func(Item) bool) ([]Item, string, error) {
 	pos := make([]string, len(partitions)) // "" start, "-" done, else a store cursor
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || json.Unmarshal(raw, &pos) != nil || len(pos) != len(partitions) {
-			return nil, "", core.Errorf(core.CodeInvalid, "bad cursor")
+			return nil, "", Errorf(CodeInvalid, "bad cursor")
 		}
 	}
-	heads := make([][]core.Item, len(partitions))
+	heads := make([][]Item, len(partitions))
 	exhausted := make([]bool, len(partitions)) // nothing beyond what heads holds
 	for i, pk := range partitions {
 		if pos[i] == "-" {
 			exhausted[i] = true
 			continue
 		}
-		pg, err := st.Query(ctx, core.Query{PK: pk, Reverse: true, Limit: limit, Cursor: pos[i]})
+		pg, err := st.Query(ctx, Query{PK: pk, Reverse: true, Limit: limit, Cursor: pos[i]})
 		if err != nil {
 			return nil, "", err
 		}
 		heads[i], exhausted[i] = pg.Items, pg.Next == ""
 	}
-	var out []core.Item
+	var out []Item
 	taken := make([]int, len(partitions))
 	for consumed := 0; consumed < limit; consumed++ {
 		best := -1
@@ -60,7 +58,7 @@ func mergeNewest(ctx context.Context, st core.Store, partitions []string, limit 
 			pos[i] = "-"
 		default:
 			if taken[i] > 0 {
-				pos[i] = core.EncodeCursor(h[taken[i]-1].SK)
+				pos[i] = EncodeCursor(h[taken[i]-1].SK)
 			}
 			more = true
 		}

@@ -1,0 +1,226 @@
+package audience
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/customer"
+)
+
+// A backfill brings existing customers into a new auto-update segment. It
+// walks the customer list shard by shard, re-evaluating each customer (the
+// same idempotent step the sweep uses), and checkpoints its position in
+// p#segbf#<segment> / b after every page, so a backfill interrupted by a
+// restart continues where it stopped (ResumeBackfills). Active backfills are
+// listed in segbf#active / <project>#<segment>.
+
+const activeBackfills = "segbf#active"
+
+func backfillKey(p, seg string) core.Key { return core.Key{PK: p + "#segbf#" + seg, SK: "b"} }
+func activeBackfillKey(p, seg string) core.Key {
+	return core.Key{PK: activeBackfills, SK: p + "#" + seg}
+}
+
+// backfillRecord is a backfill's checkpoint.
+type backfillRecord struct {
+	Backfill
+	Shard     int       `json:"shard"`
+	Cursor    string    `json:"cursor,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// Backfills runs backfills in the background. Close stops them; the
+// checkpoints let the next process resume them.
+type Backfills struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+	// Observe, when set, sees every checkpoint (tests, CLI progress).
+	Observe func(p, seg string, b Backfill)
+}
+
+// NewBackfills returns a runner for background backfills.
+func NewBackfills() *Backfills {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Backfills{ctx: ctx, cancel: cancel}
+}
+
+func (b *Backfills) start(fn func(ctx context.Context)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		fn(b.ctx)
+	}()
+	return true
+}
+
+// Wait blocks until the running backfills finish.
+func (b *Backfills) Wait() { b.wg.Wait() }
+
+// Close cancels the running backfills and waits for them.
+func (b *Backfills) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
+	return nil
+}
+
+// startBackfill records a backfill for seg and starts it in the background
+// (or runs it now when the service has no runner).
+func (s *Service) startBackfill(ctx context.Context, p, seg string) (*Backfill, error) {
+	rec := backfillRecord{Backfill: Backfill{Status: SyncInProgress}, StartedAt: s.now()}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Store.Write(ctx,
+		core.Put(core.Item{Key: backfillKey(p, seg), Version: 1, Data: data}),
+		core.Put(core.Item{Key: activeBackfillKey(p, seg), Version: 1}))
+	if err != nil {
+		return nil, err
+	}
+	if s.Backfills == nil {
+		if err := s.RunBackfill(ctx, p, seg, nil); err != nil {
+			return nil, err
+		}
+		return s.backfillState(ctx, p, seg)
+	}
+	s.Backfills.start(func(ctx context.Context) {
+		if err := s.RunBackfill(ctx, p, seg, nil); err != nil && !errors.Is(err, context.Canceled) && s.Logger != nil {
+			s.Logger.Error("segment backfill", "project", p, "segment", seg, "err", err)
+		}
+	})
+	return &rec.Backfill, nil
+}
+
+// ResumeBackfills continues the backfills a stopped process left unfinished.
+func (s *Service) ResumeBackfills(ctx context.Context) (int, error) {
+	n, cursor := 0, ""
+	for {
+		pg, err := s.Store.Query(ctx, core.Query{PK: activeBackfills, Limit: 100, Cursor: cursor})
+		if err != nil {
+			return n, err
+		}
+		for _, it := range pg.Items {
+			p, seg, ok := strings.Cut(it.SK, "#")
+			if !ok {
+				continue
+			}
+			n++
+			if s.Backfills == nil || !s.Backfills.start(func(ctx context.Context) {
+				if err := s.RunBackfill(ctx, p, seg, nil); err != nil && !errors.Is(err, context.Canceled) && s.Logger != nil {
+					s.Logger.Error("resume segment backfill", "project", p, "segment", seg, "err", err)
+				}
+			}) {
+				return n, fmt.Errorf("backfills are not running")
+			}
+		}
+		if pg.Next == "" {
+			return n, nil
+		}
+		cursor = pg.Next
+	}
+}
+
+// RunBackfill runs (or continues) seg's backfill in the caller's goroutine
+// until it is done or ctx ends; progress, when set, sees each checkpoint.
+func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(Backfill)) error {
+	it, err := s.Store.Get(ctx, backfillKey(p, seg))
+	if err != nil {
+		return fmt.Errorf("backfill %s: %w", seg, err)
+	}
+	var rec backfillRecord
+	if err := json.Unmarshal(it.Data, &rec); err != nil {
+		return err
+	}
+	version := it.Version
+	save := func(extra ...core.Op) error {
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		ops := append([]core.Op{core.Put(core.Item{Key: backfillKey(p, seg), Version: version + 1, Data: data}, core.IfVersion(version))}, extra...)
+		if err := s.Store.Write(ctx, ops...); err != nil {
+			return fmt.Errorf("checkpoint backfill %s: %w", seg, err)
+		}
+		version++
+		if progress != nil {
+			progress(rec.Backfill)
+		}
+		if s.Backfills != nil && s.Backfills.Observe != nil {
+			s.Backfills.Observe(p, seg, rec.Backfill)
+		}
+		return nil
+	}
+	for rec.Status != SyncDone {
+		if _, err := s.GetSegment(ctx, p, seg); errors.Is(err, core.ErrNotFound) {
+			return s.Store.Write(ctx, core.Delete(backfillKey(p, seg)), core.Delete(activeBackfillKey(p, seg)))
+		}
+		pg, err := s.Store.Query(ctx, core.Query{PK: customer.IndexPartition(p, rec.Shard), Limit: 100, Cursor: rec.Cursor})
+		if err != nil {
+			return err
+		}
+		for _, c := range pg.Items {
+			out, err := s.Reevaluate(ctx, p, c.SK)
+			if errors.Is(err, core.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			rec.Processed++
+			for _, e := range out.Entered {
+				if e == seg {
+					rec.Entered++
+				}
+			}
+		}
+		rec.Cursor = pg.Next
+		if pg.Next == "" {
+			rec.Shard++
+		}
+		rec.Progress = rec.Shard * 100 / customer.IndexShards
+		var extra []core.Op
+		if rec.Shard >= customer.IndexShards {
+			rec.Status = SyncDone
+			now := s.now()
+			rec.FinishedAt = &now
+			extra = append(extra, core.Delete(activeBackfillKey(p, seg)))
+		}
+		if err := save(extra...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// backfillState returns seg's backfill progress, nil when it has none.
+func (s *Service) backfillState(ctx context.Context, p, seg string) (*Backfill, error) {
+	it, err := s.Store.Get(ctx, backfillKey(p, seg))
+	if errors.Is(err, core.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec backfillRecord
+	if err := json.Unmarshal(it.Data, &rec); err != nil {
+		return nil, err
+	}
+	return &rec.Backfill, nil
+}

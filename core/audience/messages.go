@@ -1,0 +1,435 @@
+package audience
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/customer"
+)
+
+// recentPerEvent is how many latest occurrences of each event a customer's
+// counter item keeps for the activity timeline.
+const recentPerEvent = 5
+
+// eventItem is one event name's counters for one customer, with its latest
+// occurrences (the timeline's events).
+type eventItem struct {
+	customer.EventStats
+	Recent []occurrence `json:"recent,omitempty"`
+}
+
+type occurrence struct {
+	At         time.Time      `json:"at"`
+	Type       string         `json:"type"` // track, page, screen
+	MessageID  string         `json:"message_id,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// maxRecentProps bounds the properties kept with an occurrence (in JSON
+// bytes), so counter items stay near one DynamoDB write unit.
+const maxRecentProps = 256
+
+// Apply applies inbound messages in order, each exactly once (by source
+// and message id). It stops at the first failure: messages before it are
+// applied, and a retry of the whole call skips them.
+func (s *Service) Apply(ctx context.Context, p string, msgs []customer.Message) ([]Outcome, error) {
+	out := make([]Outcome, 0, len(msgs))
+	for i, m := range msgs {
+		o, err := s.ApplyMessage(ctx, p, m)
+		if err != nil {
+			if len(msgs) > 1 {
+				return out, fmt.Errorf("message %d (%s): %w", i, m.MessageID, err)
+			}
+			return out, err
+		}
+		out = append(out, o)
+		if !o.Duplicate {
+			s.schema.observe(p, m)
+		}
+	}
+	s.maybeFlushSchema(ctx)
+	return out, nil
+}
+
+// ApplyMessage applies one message exactly once.
+func (s *Service) ApplyMessage(ctx context.Context, p string, m customer.Message) (Outcome, error) {
+	if err := checkMessage(m); err != nil {
+		return Outcome{}, err
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = s.now()
+	}
+	unlock := s.lock(p + "#" + firstNonEmpty(m.CustomerID, m.UserID, m.AnonymousID, m.PreviousID))
+	defer unlock()
+	u, err := s.run(ctx, func() (*unit, error) {
+		dup, err := s.seen(ctx, p, m.Source, m.MessageID)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
+			return &unit{out: Outcome{Duplicate: true}}, errDuplicate
+		}
+		u, err := s.newUnit(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		return u, u.message(m)
+	})
+	if errors.Is(err, errDuplicate) {
+		return Outcome{Duplicate: true}, nil
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	return u.out, nil
+}
+
+var errDuplicate = errors.New("duplicate")
+
+func checkMessage(m customer.Message) error {
+	switch {
+	case m.Source == "":
+		return core.Errorf(core.CodeInvalid, "message without a source")
+	case m.UserID == "" && m.AnonymousID == "" && m.CustomerID == "":
+		return core.KeyedError(core.CodeInvalid, "invalid_payload", "a call needs userId or anonymousId")
+	case m.Type == "track" && m.Event == "":
+		return core.KeyedError(core.CodeInvalid, "invalid_payload", "a track call needs event")
+	case m.Type == "alias" && (m.UserID == "" || m.PreviousID == ""):
+		return core.KeyedError(core.CodeInvalid, "invalid_payload", "an alias call needs userId and previousId")
+	}
+	switch m.Type {
+	case "identify", "track", "page", "screen", "group", "alias":
+		return nil
+	}
+	return core.KeyedError(core.CodeInvalid, "invalid_payload", "unknown call type %q", m.Type)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// message builds the unit applying m.
+func (u *unit) message(m customer.Message) error {
+	if m.Type == "alias" {
+		return u.alias(m)
+	}
+	name := eventName(m)
+	var c *custState
+	var err error
+	if m.CustomerID != "" {
+		c, err = u.load(m.CustomerID, name)
+	} else {
+		c, err = u.resolve(m.UserID, m.AnonymousID, m.Email, name)
+	}
+	if err != nil {
+		return err
+	}
+	u.out.CustomerID = c.prof.ID
+	u.markSeen(m.Source, m.MessageID, c.prof.ID)
+	if len(m.Traits) > 0 && (m.Type == "identify" || m.Type == "group") {
+		traits := m.Traits
+		if m.Type == "group" {
+			traits = map[string]any{"group_id": m.GroupID}
+			for k, v := range m.Traits {
+				traits["group."+k] = v
+			}
+		}
+		u.setTraits(c, traits, m.Timestamp)
+	} else if m.Type == "group" {
+		u.setTraits(c, map[string]any{"group_id": m.GroupID}, m.Timestamp)
+	}
+	u.setConsents(c, m.Consents, m.Timestamp)
+	if name != "" {
+		u.count(c, name, m)
+	} else {
+		c.tl = append(c.tl, timelineEntry{Type: "customer." + m.Type, At: m.Timestamp, MessageID: m.MessageID,
+			Data: map[string]any{"traits": m.Traits}})
+	}
+	return nil
+}
+
+// eventName is the counted event of a call: a track call's event, page and
+// screen calls as Segment's destinations name them; identify and group
+// count nothing.
+func eventName(m customer.Message) string {
+	switch m.Type {
+	case "track":
+		return m.Event
+	case "page":
+		if m.Name != "" {
+			return "Viewed " + m.Name + " Page"
+		}
+		return "Loaded a Page"
+	case "screen":
+		if m.Name != "" {
+			return "Viewed " + m.Name + " Screen"
+		}
+		return "Viewed Screen"
+	}
+	return ""
+}
+
+// count adds one occurrence of event name to c's counters.
+func (u *unit) count(c *custState, name string, m customer.Message) {
+	e := c.events[name]
+	st := &e.stats
+	st.Name = name
+	st.Total++
+	if st.First.IsZero() || m.Timestamp.Before(st.First) {
+		st.First = m.Timestamp
+	}
+	if m.Timestamp.After(st.Last) {
+		st.Last = m.Timestamp
+	}
+	if st.Days == nil {
+		st.Days = map[string]int64{}
+	}
+	// A call older than the kept window still counts in Total, not by day.
+	if oldest := customer.DayKey(u.now.AddDate(0, 0, -customer.EventDays)); customer.DayKey(m.Timestamp) > oldest {
+		st.Days[customer.DayKey(m.Timestamp)]++
+		for d := range st.Days {
+			if d <= oldest {
+				delete(st.Days, d)
+			}
+		}
+	}
+	oc := occurrence{At: m.Timestamp, Type: m.Type, MessageID: m.MessageID}
+	if props := m.Properties; len(props) > 0 && jsonSize(props) <= maxRecentProps {
+		oc.Properties = props
+	}
+	st2 := append(e.stats.Recent, oc)
+	slices.SortStableFunc(st2, func(a, b occurrence) int { return b.At.Compare(a.At) })
+	e.stats.Recent = st2[:min(len(st2), recentPerEvent)]
+	e.dirty = true
+}
+
+// setTraits applies traits stated at ts, each only when newer than the
+// value the profile holds (so late deliveries change nothing), and maps
+// Segment's reserved traits onto the profile's fields.
+func (u *unit) setTraits(c *custState, traits map[string]any, ts time.Time) {
+	for k, v := range traits {
+		if k == "" {
+			continue
+		}
+		if at, ok := c.prof.TraitTimes[k]; ok && at.After(ts) {
+			continue
+		}
+		if c.prof.Traits == nil {
+			c.prof.Traits = map[string]any{}
+			c.prof.TraitTimes = map[string]time.Time{}
+		}
+		c.prof.Traits[k] = v
+		c.prof.TraitTimes[k] = ts
+		c.dirty = true
+	}
+	tr := c.prof.Traits
+	str := func(k string) string { s, _ := tr[k].(string); return s }
+	if v := str("email"); v != "" {
+		c.prof.Email = strings.ToLower(strings.TrimSpace(v))
+	}
+	if v := str("phone"); v != "" {
+		c.prof.Phone = v
+	}
+	if v := str("name"); v != "" {
+		c.prof.Name = v
+	} else if n := strings.TrimSpace(str("firstName") + " " + str("lastName")); n != "" {
+		c.prof.Name = n
+	} else if n := strings.TrimSpace(str("first_name") + " " + str("last_name")); n != "" {
+		c.prof.Name = n
+	}
+	if v := str("description"); v != "" {
+		c.prof.Description = v
+	}
+	if v := str("birthday"); len(v) >= 10 {
+		c.prof.Birthdate = v[:10]
+	}
+	if a, ok := tr["address"].(map[string]any); ok {
+		s := func(k string) string { v, _ := a[k].(string); return v }
+		c.prof.Address = &customer.Address{City: s("city"), State: s("state"), Line1: s("street"),
+			Country: s("country"), PostalCode: firstNonEmpty(s("postalCode"), s("postal_code"))}
+	}
+}
+
+// setConsents records stated consents newer than the ones held.
+func (u *unit) setConsents(c *custState, consents map[string]bool, ts time.Time) {
+	for k, v := range consents {
+		if cur, ok := c.prof.Consents[k]; ok && cur.At.After(ts) {
+			continue
+		}
+		if c.prof.Consents == nil {
+			c.prof.Consents = map[string]customer.Consent{}
+		}
+		if cur, ok := c.prof.Consents[k]; ok && cur.Granted == v {
+			continue
+		}
+		c.prof.Consents[k] = customer.Consent{Granted: v, At: ts}
+		c.dirty = true
+	}
+}
+
+// resolve finds (or creates) the customer a call names, linking the
+// identities it brings, and merging an anonymous profile into the
+// identified one when an identify call connects them.
+func (u *unit) resolve(userID, anonID, email string, events ...string) (*custState, error) {
+	byUser, err := u.s.identity(u.ctx, u.p, customer.IdentitySource, userID)
+	if err != nil {
+		return nil, err
+	}
+	byAnon, err := u.s.identity(u.ctx, u.p, customer.IdentityAnonymous, anonID)
+	if err != nil {
+		return nil, err
+	}
+	var c *custState
+	switch {
+	case byUser != "":
+		if c, err = u.load(byUser, events...); err != nil {
+			return nil, err
+		}
+		if byAnon != "" && byAnon != c.prof.ID {
+			if err := u.merge(byAnon, c); err != nil {
+				return nil, err
+			}
+		}
+	case byAnon != "":
+		if c, err = u.load(byAnon, events...); err != nil {
+			return nil, err
+		}
+		if userID != "" {
+			u.addIdentity(c, customer.IdentitySource, userID, true)
+		}
+	default:
+		// A new userId may belong to a customer known by email (a guest
+		// order, a shop's customer webhook): attach it there.
+		if byEmail, err := u.s.identity(u.ctx, u.p, customer.IdentityEmail, email); err != nil {
+			return nil, err
+		} else if byEmail != "" && userID != "" {
+			if c, err = u.load(byEmail, events...); err != nil {
+				return nil, err
+			}
+			u.addIdentity(c, customer.IdentitySource, userID, true)
+		} else {
+			c = u.create(userID)
+			if err := u.loadEvents(c, events...); err != nil {
+				return nil, err
+			}
+			if userID != "" {
+				u.addIdentity(c, customer.IdentitySource, userID, false)
+			}
+		}
+	}
+	if anonID != "" && byAnon == "" {
+		u.addIdentity(c, customer.IdentityAnonymous, anonID, true)
+	}
+	if email != "" {
+		byEmail, err := u.s.identity(u.ctx, u.p, customer.IdentityEmail, email)
+		if err != nil {
+			return nil, err
+		}
+		if byEmail == "" {
+			u.addIdentity(c, customer.IdentityEmail, email, true)
+		}
+	}
+	return c, nil
+}
+
+// identity returns the customer id an identity maps to ("" when none).
+func (s *Service) identity(ctx context.Context, p, kind, value string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
+	it, err := s.Store.Get(ctx, customer.IdentityKey(p, kind, value))
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(it.Data), nil
+}
+
+// addIdentity maps an identity to c (conditional on it being free, so two
+// racing calls cannot give one identity to two customers).
+func (u *unit) addIdentity(c *custState, kind, value string, setSource bool) {
+	for _, op := range u.ops {
+		if op.Target() == customer.IdentityKey(u.p, kind, value) {
+			return
+		}
+	}
+	u.ops = append(u.ops, core.Put(core.Item{Key: customer.IdentityKey(u.p, kind, value), Version: 1, Data: []byte(c.prof.ID)}, core.IfNotExists()))
+	switch kind {
+	case customer.IdentityAnonymous:
+		if !slices.Contains(c.prof.AnonymousIDs, value) {
+			c.prof.AnonymousIDs = append(c.prof.AnonymousIDs, value)
+			c.dirty = true
+		}
+	case customer.IdentitySource:
+		if setSource && c.prof.SourceID == "" {
+			c.prof.SourceID = value
+			c.dirty = true
+		}
+	case customer.IdentityEmail:
+		if c.prof.Email == "" {
+			c.prof.Email = value
+			c.dirty = true
+		}
+	}
+}
+
+// alias merges the profile known as previousId into the one known as
+// userId (creating or renaming as needed).
+func (u *unit) alias(m customer.Message) error {
+	prev, err := u.s.identity(u.ctx, u.p, customer.IdentitySource, m.PreviousID)
+	if err != nil {
+		return err
+	}
+	if prev == "" {
+		if prev, err = u.s.identity(u.ctx, u.p, customer.IdentityAnonymous, m.PreviousID); err != nil {
+			return err
+		}
+	}
+	target, err := u.s.identity(u.ctx, u.p, customer.IdentitySource, m.UserID)
+	if err != nil {
+		return err
+	}
+	var c *custState
+	switch {
+	case target != "":
+		if c, err = u.load(target); err != nil {
+			return err
+		}
+		if prev != "" && prev != c.prof.ID {
+			if err := u.merge(prev, c); err != nil {
+				return err
+			}
+		} else if prev == "" {
+			u.addIdentity(c, customer.IdentityAnonymous, m.PreviousID, false)
+		}
+	case prev != "":
+		if c, err = u.load(prev); err != nil {
+			return err
+		}
+		u.addIdentity(c, customer.IdentitySource, m.UserID, false)
+		c.prof.SourceID = m.UserID
+		c.dirty = true
+	default:
+		c = u.create(m.UserID)
+		if err := u.loadEvents(c); err != nil {
+			return err
+		}
+		u.addIdentity(c, customer.IdentitySource, m.UserID, false)
+		u.addIdentity(c, customer.IdentityAnonymous, m.PreviousID, false)
+	}
+	u.out.CustomerID = c.prof.ID
+	u.markSeen(m.Source, m.MessageID, c.prof.ID)
+	return nil
+}

@@ -1,0 +1,246 @@
+package audience_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/audience"
+	"github.com/promorelay/promorelay/core/customer"
+)
+
+func order(id, delivery, transition, status, cust string, amount int64, at time.Time, items ...customer.OrderItem) customer.Order {
+	return customer.Order{Source: "shopify", DeliveryID: delivery, ID: id, Transition: transition, Status: status,
+		Customer: customer.OrderCustomer{ID: cust, Email: cust + "@example.com"}, Amount: amount, Currency: "USD", Items: items, At: at}
+}
+
+// TestOrderAggregates: paid orders count once however often their
+// notifications repeat; updates apply the difference; cancellation and
+// refunds take back what they must.
+func TestOrderAggregates(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		mug := customer.OrderItem{SKU: "MUG", ProductID: "p1", Quantity: 2, Price: 1500}
+		tee := customer.OrderItem{SKU: "TEE", ProductID: "p2", Quantity: 1, Price: 2000}
+		steps := []customer.Order{
+			order("1001", "e1", customer.OrderCreated, customer.OrderCreated, "kevin", 5000, t0, mug, tee), // not paid: not counted
+			order("1001", "e2", customer.OrderPaid, customer.OrderPaid, "kevin", 5000, t0.Add(time.Hour), mug, tee),
+			order("1001", "e2", customer.OrderPaid, customer.OrderPaid, "kevin", 5000, t0.Add(time.Hour), mug, tee), // duplicate delivery
+			order("1002", "e3", customer.OrderPaid, customer.OrderPaid, "kevin", 3000, t0.Add(2*time.Hour), mug),
+			order("1002", "e4", customer.OrderUpdated, customer.OrderPaid, "kevin", 4500, t0.Add(3*time.Hour), customer.OrderItem{SKU: "MUG", ProductID: "p1", Quantity: 3, Price: 1500}),
+		}
+		for _, o := range steps {
+			must2o(t)(svc.ApplyOrder(ctx, proj, o))
+		}
+		p := must(svc.FindCustomer(ctx, proj, "kevin"))(t)
+		o := p.Orders
+		if o.Count != 2 || o.TotalAmount != 9500 || o.LargestAmount != 5000 || o.LastAmount != 3000 || o.SKUs["MUG"].Quantity != 5 ||
+			o.SKUs["MUG"].Orders != 2 || o.SKUs["TEE"].Quantity != 1 || o.Products["p1"] != 5 || !o.FirstAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("after paid orders: %+v (MUG %+v)", o, o.SKUs["MUG"])
+		}
+		refund := order("1001", "e5", customer.OrderRefunded, customer.OrderRefunded, "kevin", 5000, t0.Add(4*time.Hour))
+		refund.RefundedAmount = 2000
+		must2o(t)(svc.ApplyOrder(ctx, proj, refund))
+		must2o(t)(svc.ApplyOrder(ctx, proj, order("1002", "e6", customer.OrderCanceled, customer.OrderCanceled, "kevin", 4500, t0.Add(5*time.Hour))))
+		p = must(svc.FindCustomer(ctx, proj, "kevin"))(t)
+		o = p.Orders
+		if o.Count != 1 || o.TotalAmount != 5000 || o.RefundedAmount != 2000 || o.RefundCount != 1 || o.SKUs["MUG"].Quantity != 2 || o.SKUs["MUG"].Orders != 1 {
+			t.Fatalf("after refund and cancel: %+v", o)
+		}
+		ev := outbox(t, s)
+		for typ, want := range map[string]int{"customer.order.created": 1, "customer.order.paid": 2, "customer.order.updated": 1,
+			"customer.order.refunded": 1, "customer.order.canceled": 1} {
+			if len(ev[typ]) != want {
+				t.Errorf("%d %s events, want %d", len(ev[typ]), typ, want)
+			}
+		}
+		got := must(svc.GetOrder(ctx, proj, "1001"))(t)
+		if got.Status != "REFUNDED" || got.RefundedAmount != 2000 || got.CustomerID != p.ID {
+			t.Fatalf("order 1001 = %+v", got)
+		}
+	})
+}
+
+func must2o(t *testing.T) func(audience.Order, audience.Outcome, error) audience.Outcome {
+	return func(_ audience.Order, o audience.Outcome, err error) audience.Outcome {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+}
+
+// run runs fn on both engines, each with its own clock at t0.
+func run(t *testing.T, fn func(t *testing.T, s core.Store, clock *core.ManualClock)) {
+	for _, engine := range []string{"embedded", "dynamo"} {
+		t.Run(engine, func(t *testing.T) {
+			clock := core.NewManualClock(t0)
+			fn(t, openEngine(t, engine, clock), clock)
+		})
+	}
+}
+
+// TestSweepTimeRelative: "no order in the last 30 days" changes with time
+// alone; the sweep re-evaluates only the customers filed as due, and each
+// real transition writes one event.
+func TestSweepTimeRelative(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		lapsed := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "Lapsed", Type: "auto-update",
+			Filter: json.RawMessage(`{"orders.last_order_date":{"conditions":{"$older_than_days":[30]}}}`)}))(t)
+		recent := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "Active this week", Type: "auto-update",
+			Filter: json.RawMessage(`{"events.login.count_7d":{"conditions":{"$more_than_equal":[1]}}}`)}))(t)
+		must2o(t)(svc.ApplyOrder(ctx, proj, order("9", "d9", customer.OrderPaid, customer.OrderPaid, "oscar", 1000, t0)))
+		must(svc.ApplyMessage(ctx, proj, track("oscar", "login", "l1", t0)))(t)
+		for i := range 5 { // customers with nothing time-relative are never touched by the sweep
+			must(svc.ApplyMessage(ctx, proj, identify(fmt.Sprintf("other-%d", i), fmt.Sprintf("o%d", i), t0, map[string]any{"x": i})))(t)
+		}
+		svc.Backfills.Wait() // else a backfill evaluating oscar after the clock moves does the sweep's work
+		oscar := must(svc.FindCustomer(ctx, proj, "oscar"))(t)
+		if !slices.Equal(oscar.Segments, []string{recent.ID}) {
+			t.Fatalf("segments at t0 = %v", oscar.Segments)
+		}
+		clock.Advance(8 * 24 * time.Hour)
+		res := must(svc.Sweep(ctx, proj, nil))(t)
+		if res.Customers != 1 || res.Left != 1 || res.Entered != 0 {
+			t.Fatalf("sweep after 8 days = %+v, want oscar alone leaving", res)
+		}
+		clock.Advance(23 * 24 * time.Hour)
+		res = must(svc.Sweep(ctx, proj, nil))(t)
+		if res.Customers != 1 || res.Entered != 1 {
+			t.Fatalf("sweep after 31 days = %+v, want oscar entering Lapsed", res)
+		}
+		oscar = must(svc.FindCustomer(ctx, proj, "oscar"))(t)
+		if !slices.Equal(oscar.Segments, []string{lapsed.ID}) || oscar.DueAt != nil {
+			t.Fatalf("after sweeps: segments %v due %v", oscar.Segments, oscar.DueAt)
+		}
+		if again := must(svc.Sweep(ctx, proj, nil))(t); again.Customers != 0 {
+			t.Fatalf("a repeated sweep touched %d customers", again.Customers)
+		}
+		ev := outbox(t, s)
+		if len(ev["customer.segment.entered"]) != 2 || len(ev["customer.segment.left"]) != 1 {
+			t.Fatalf("entered %d left %d", len(ev["customer.segment.entered"]), len(ev["customer.segment.left"]))
+		}
+	})
+}
+
+// TestBackfill: a segment created after the customers brings them in, in
+// the background, with progress; an interrupted backfill resumes.
+func TestBackfill(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		for i := range 60 {
+			plan := "free"
+			if i%3 == 0 {
+				plan = "gold"
+			}
+			must(svc.ApplyMessage(ctx, proj, identify(fmt.Sprintf("u%d", i), fmt.Sprintf("m%d", i), t0, map[string]any{"plan": plan})))(t)
+		}
+		seg := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "Gold", Type: "auto-update",
+			Filter: json.RawMessage(`{"traits.plan":{"conditions":{"$is":["gold"]}}}`)}))(t)
+		svc.Backfills.Wait()
+		got := must(svc.GetSegment(ctx, proj, seg.ID))(t)
+		if got.InitialSyncStatus != audience.SyncDone || got.Backfill.Processed != 60 || got.Backfill.Entered != 20 || got.Backfill.Progress != 100 {
+			t.Fatalf("segment after backfill = %+v / %+v", got, got.Backfill)
+		}
+		members, _ := must2(t)(svc.Members(ctx, proj, seg.ID, 100, ""))
+		if len(members) != 20 {
+			t.Fatalf("%d members, want 20", len(members))
+		}
+		// Resume: a backfill whose process stopped continues from its checkpoint.
+		seg2 := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "Free", Type: "auto-update",
+			Filter: json.RawMessage(`{"traits.plan":{"conditions":{"$is":["free"]}}}`)}))(t)
+		_ = svc.Backfills.Close() // may stop it midway, or after it finished
+		svc.Backfills = audience.NewBackfills()
+		must(svc.ResumeBackfills(ctx))(t)
+		svc.Backfills.Wait()
+		got = must(svc.GetSegment(ctx, proj, seg2.ID))(t)
+		if got.InitialSyncStatus != audience.SyncDone || got.Backfill.Entered != 40 {
+			t.Fatalf("resumed backfill = %+v", got.Backfill)
+		}
+	})
+}
+
+// TestStaticSegmentAndDeletion: static memberships, then permanent deletion
+// removes the customer's personal data everywhere.
+func TestStaticSegmentAndDeletion(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		m := identify("toby", "t1", t0, map[string]any{"email": "toby@hr.example", "name": "Toby"})
+		m.AnonymousID = "anon-toby"
+		must(svc.ApplyMessage(ctx, proj, m))(t)
+		must(svc.ApplyMessage(ctx, proj, track("toby", "complaint_filed", "t2", t0)))(t)
+		must2o(t)(svc.ApplyOrder(ctx, proj, order("77", "d77", customer.OrderPaid, customer.OrderPaid, "toby", 1200, t0)))
+		seg := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "HR", Type: "static", Customers: []string{"toby"}}))(t)
+		toby := must(svc.FindCustomer(ctx, proj, "toby"))(t)
+		if !slices.Equal(toby.Segments, []string{seg.ID}) {
+			t.Fatalf("segments = %v", toby.Segments)
+		}
+		if _, err := svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "Nobody", Type: "static", Customers: []string{"no-such"}}); core.ErrorCode(err) != core.CodeNotFound {
+			t.Fatalf("static segment with an unknown customer: %v", err)
+		}
+		del := must(svc.DeleteCustomer(ctx, proj, "toby"))(t)
+		if del.DataJSON["events"] != 1 || del.DataJSON["orders"] != 1 || del.DataJSON["segments"] != 1 {
+			t.Fatalf("deletion = %+v", del.DataJSON)
+		}
+		if _, err := svc.FindCustomer(ctx, proj, "toby"); core.ErrorCode(err) != core.CodeNotFound {
+			t.Fatalf("deleted customer still found: %v", err)
+		}
+		// Nothing under the customer's partition or identities remains.
+		pg := must(s.Query(ctx, core.Query{PK: customer.Partition(proj, toby.ID), Limit: 100}))(t)
+		if len(pg.Items) != 0 {
+			t.Fatalf("%d items left in the customer's partition", len(pg.Items))
+		}
+		for _, k := range []core.Key{customer.IdentityKey(proj, customer.IdentityEmail, "toby@hr.example"),
+			customer.IdentityKey(proj, customer.IdentityAnonymous, "anon-toby"), customer.IdentityKey(proj, customer.IdentitySource, "toby")} {
+			if _, err := s.Get(ctx, k); core.ErrorCode(err) != core.CodeNotFound {
+				t.Fatalf("%s survives deletion", k)
+			}
+		}
+		members, _ := must2(t)(svc.Members(ctx, proj, seg.ID, 10, ""))
+		if len(members) != 0 {
+			t.Fatalf("members after deletion = %v", members)
+		}
+		o := must(svc.GetOrder(ctx, proj, "77"))(t)
+		if o.Customer["email"] != nil || o.Amount != 1200 {
+			t.Fatalf("order after deletion = %+v", o)
+		}
+	})
+}
+
+// TestEventSchema: names, property types, first/last seen and counts.
+func TestEventSchema(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		a := track("creed", "Order Completed", "s1", t0)
+		a.Properties = map[string]any{"total": 12.5, "sku": "X"}
+		b := track("creed", "Order Completed", "s2", t0.Add(time.Hour))
+		b.Properties = map[string]any{"total": "12.50", "coupon": nil}
+		must(svc.Apply(ctx, proj, []customer.Message{a, b, a}))(t) // a again: a duplicate is not counted
+		if err := svc.FlushSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
+		list, _, err := svc.Schema(ctx, proj, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 {
+			t.Fatalf("schemas = %+v", list)
+		}
+		e := list[0]
+		if e.Name != "Order Completed" || e.Count != 2 || !slices.Equal(e.Properties["total"], []string{"number", "string"}) ||
+			!slices.Equal(e.Properties["coupon"], []string{"null"}) || !e.FirstSeen.Equal(t0) || !e.LastSeen.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("schema = %+v", e)
+		}
+	})
+}
