@@ -12,6 +12,7 @@ require (
 	github.com/awslabs/aws-lambda-go-api-proxy v0.16.2
 	github.com/awslabs/goformation/v7 v7.14.9
 	github.com/oklog/ulid/v2 v2.1.2
+	github.com/segmentio/analytics-go/v3 v3.3.0
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/time v0.16.0
 )
@@ -28,6 +29,10 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sso v1.39.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
+	github.com/bmizerany/assert v0.0.0-20160611221934-b7ed37b82869 // indirect
+	github.com/google/uuid v1.5.0 // indirect
+	github.com/kr/pretty v0.3.1 // indirect
+	github.com/segmentio/backo-go v1.0.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -874,7 +874,26 @@ type routeContract struct {
 	shape  *shape // nil: no body
 }
 
+// inboundOKShape is Segment's answer to an accepted call.
+var inboundOKShape = &shape{name: "success", required: []string{"success"}, props: map[string]prop{"success": boolean()}}
+
 var routeContracts = map[string]routeContract{
+	// Segment's HTTP tracking API answers an accepted call 200 {"success": true};
+	// the webhook receivers answer the same.
+	"POST /v1/batch":                        {http.StatusOK, inboundOKShape},
+	"POST /v1/import":                       {http.StatusOK, inboundOKShape},
+	"POST /v1/identify":                     {http.StatusOK, inboundOKShape},
+	"POST /v1/track":                        {http.StatusOK, inboundOKShape},
+	"POST /v1/page":                         {http.StatusOK, inboundOKShape},
+	"POST /v1/screen":                       {http.StatusOK, inboundOKShape},
+	"POST /v1/group":                        {http.StatusOK, inboundOKShape},
+	"POST /v1/alias":                        {http.StatusOK, inboundOKShape},
+	"POST /inbound/{projectId}/segment":     {http.StatusOK, inboundOKShape},
+	"POST /inbound/{projectId}/shopify":     {http.StatusOK, inboundOKShape},
+	"POST /inbound/{projectId}/woocommerce": {http.StatusOK, inboundOKShape},
+	"POST /inbound/{projectId}/orders":      {http.StatusOK, inboundOKShape},
+	"PUT /admin/v1/projects/{name}/secrets": {http.StatusOK, &shape{name: "secrets",
+		required: []string{"project_id", "configured"}, props: map[string]prop{"project_id": str(), "configured": anyObject()}}},
 	"GET /healthz":                        {http.StatusOK, healthShape},
 	"POST /admin/v1/projects/{name}/keys": {http.StatusCreated, keysShape},
 	"PUT /admin/v1/projects/{name}/settings": {http.StatusOK, &shape{name: "project",

@@ -36,6 +36,19 @@ const (
 // it does, and TestRoutesCovered that this list holds every route the
 // adapter's source registers.
 var coveredRoutes = []string{
+	"PUT /admin/v1/projects/{name}/secrets",
+	"POST /v1/batch",
+	"POST /v1/import",
+	"POST /v1/identify",
+	"POST /v1/track",
+	"POST /v1/page",
+	"POST /v1/screen",
+	"POST /v1/group",
+	"POST /v1/alias",
+	"POST /inbound/{projectId}/segment",
+	"POST /inbound/{projectId}/shopify",
+	"POST /inbound/{projectId}/woocommerce",
+	"POST /inbound/{projectId}/orders",
 	"GET /healthz",
 	"POST /admin/v1/projects/{name}/keys",
 	"PUT /admin/v1/projects/{name}/settings",
@@ -140,6 +153,9 @@ const (
 )
 
 func (a auth) String() string {
+	if name, ok := inboundAuthNames[a]; ok {
+		return name
+	}
 	return [...]string{"none", "server", "client", "other-project", "bad-token", "admin"}[a]
 }
 
@@ -287,6 +303,7 @@ func (h *harness) send(tb testing.TB, rq request) *exchange {
 	for k, v := range rq.Header {
 		req.Header.Set(k, v)
 	}
+	h.signInbound(tb, rq.Auth, req, payload)
 	res, err := h.srv.Client().Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", rq.Method, rq.Path, err)

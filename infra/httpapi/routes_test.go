@@ -14,7 +14,7 @@ import (
 // a.mux.HandleFunc calls, with a literal "METHOD /path" pattern. The
 // catch-all "/" has no method and is not a route of its own.
 var routeRegistration = regexp.MustCompile(
-	`\b(?:srv|cli|a\.mux\.HandleFunc|a\.mux\.Handle)\(\s*"((?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /[^"]*)"`)
+	`\b(?:srv|cli|wk|a\.mux\.HandleFunc|a\.mux\.Handle)\(\s*"((?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /[^"]*)"`)
 
 // pendingRoutes are registered routes the scenario does not reach yet, with
 // the reason. TestRoutesCovered fails when one of them is covered after all.

@@ -71,6 +71,7 @@ func New(o Options) http.Handler {
 	if o.Projects != nil {
 		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.admin(a.createKeys))
 		a.mux.HandleFunc("PUT /admin/v1/projects/{name}/settings", a.admin(a.updateSettings))
+		a.mux.HandleFunc("PUT /admin/v1/projects/{name}/secrets", a.admin(a.updateSecrets))
 	}
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, core.Errorf(core.CodeNotFound, "no route for %s %s", r.Method, r.URL.Path))
@@ -232,4 +233,37 @@ func accessLog(log *slog.Logger) Middleware {
 				"bytes", rec.bytes, "duration", time.Since(start), "request_id", RequestID(r.Context()))
 		})
 	}
+}
+
+// updateSecrets sets inbound secrets (those given; the others stay). The
+// answer names which secrets are configured, never their values.
+func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
+	var set project.Secrets
+	ctx, err := a.decode(w, r, &set)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if set == (project.Secrets{}) {
+		a.fail(w, r, core.Errorf(core.CodeInvalid, "name at least one of segment_shared_secret, shopify_secret, woocommerce_secret, webhook_secret"))
+		return
+	}
+	p, err := a.o.Projects.ByName(ctx, r.PathValue("name"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.o.Projects.SetSecrets(ctx, p.ID, set); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	sec, err := a.o.Projects.InboundSecrets(ctx, p.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"project_id": p.ID, "configured": map[string]bool{
+		"segment_shared_secret": sec.SegmentSharedSecret != "", "shopify_secret": sec.ShopifySecret != "",
+		"woocommerce_secret": sec.WooCommerceSecret != "", "webhook_secret": sec.WebhookSecret != "",
+	}})
 }
