@@ -48,7 +48,10 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(keys)
 	}
-	fmt.Fprintf(stdout, "project         %s (%s)\nserver app id   %s\nserver token    %s\nclient app id   %s\nclient token    %s\n\nThe tokens are shown once; promorelay keeps only their hashes.\n",
-		keys.Project, keys.ProjectID, keys.AppID, keys.AppToken, keys.ClientAppID, keys.ClientToken)
+	fmt.Fprintf(stdout, "project                %s (%s)\nserver app id          %s\nserver token           %s\nclient app id          %s\nclient token           %s\n"+
+		"segment write key      %s\nsegment shared secret  %s\nwoocommerce secret     %s\nwebhook secret         %s\n\n"+
+		"The tokens and the write key are shown once; promorelay keeps only their hashes.\n",
+		keys.Project, keys.ProjectID, keys.AppID, keys.AppToken, keys.ClientAppID, keys.ClientToken,
+		keys.SegmentWriteKey, keys.SegmentSharedSecret, keys.WooCommerceSecret, keys.WebhookSecret)
 	return nil
 }

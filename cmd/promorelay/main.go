@@ -18,6 +18,10 @@ Usage:
   promorelay serve [flags]     serve the HTTP API (see "promorelay serve -h")
   promorelay keys create --project NAME [--json] [store flags]
                                create API keys for a project (creating the project)
+  promorelay sweep [--project NAME] [store flags]
+                               re-evaluate time-relative segment rules that came due
+  promorelay backfill --project NAME --segment ID [store flags]
+                               run or continue a segment's backfill, showing progress
   promorelay help              show this help
 `
 
@@ -48,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return m.Serve(ctx)
 	case "keys":
 		return keysCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "sweep":
+		return sweepCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "backfill":
+		return backfillCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -25,20 +25,29 @@ type Main struct {
 	Store  core.Store
 	App    *app.App
 
-	listener net.Listener
-	server   *http.Server
+	// SweepEvery is how often the time-relative segment sweep runs in the
+	// background (0: never; run "promorelay sweep" instead).
+	SweepEvery time.Duration
+
+	listener   net.Listener
+	server     *http.Server
+	stopSweeps context.CancelFunc
+	sweeps     chan struct{}
 }
 
 // NewMain parses the serve flags and environment.
 func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main, error) {
-	cfg, err := config.Load("promorelay serve", args, getenv, logOut)
+	sweepEvery := 5 * time.Minute
+	cfg, err := config.Load("promorelay serve", args, getenv, logOut, func(fs *flag.FlagSet) {
+		fs.DurationVar(&sweepEvery, "sweep-every", sweepEvery, "how often to re-evaluate time-relative segment rules (0 disables)")
+	})
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errUsage
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Main{Config: cfg, Logger: cfg.Logger(logOut)}, nil
+	return &Main{Config: cfg, Logger: cfg.Logger(logOut), SweepEvery: sweepEvery}, nil
 }
 
 // Open opens the store and starts listening; Addr is known afterwards.
@@ -66,6 +75,13 @@ func (m *Main) Open(ctx context.Context) error {
 	} else if n > 0 {
 		m.Logger.Info("resumed unfinished jobs", "count", n)
 	}
+	m.App.Audience.Logger = m.Logger
+	if n, err := m.App.Audience.ResumeBackfills(ctx); err != nil {
+		m.Logger.Error("resuming segment backfills failed", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("resumed segment backfills", "count", n)
+	}
+	m.startSweeps()
 	m.server = &http.Server{
 		Handler:           m.App.Handler(app.HTTPOptions{Engine: m.Config.Store, Logger: m.Logger, AdminToken: m.Config.AdminToken}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -112,6 +128,10 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("shutdown: %w", err))
 		}
 	}
+	if m.stopSweeps != nil {
+		m.stopSweeps()
+		<-m.sweeps
+	}
 	if m.App != nil {
 		if err := m.App.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop jobs: %w", err))
@@ -133,4 +153,45 @@ func (m *Main) dataLocation() string {
 		return "table " + m.Config.Dynamo.Table
 	}
 	return m.Config.DataDir
+}
+
+// startSweeps runs the segment sweep of every project every SweepEvery.
+func (m *Main) startSweeps() {
+	m.sweeps = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopSweeps = cancel
+	go func() {
+		defer close(m.sweeps)
+		if m.SweepEvery <= 0 {
+			return
+		}
+		t := time.NewTicker(m.SweepEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				m.sweepAll(ctx)
+			}
+		}
+	}()
+}
+
+func (m *Main) sweepAll(ctx context.Context) {
+	projects, err := m.App.Projects.List(ctx)
+	if err != nil {
+		m.Logger.Error("sweep: list projects", "err", err)
+		return
+	}
+	for _, p := range projects {
+		res, err := m.App.Audience.Sweep(ctx, p.ID, nil)
+		if err != nil {
+			m.Logger.Error("sweep", "project", p.Name, "err", err)
+			continue
+		}
+		if res.Customers > 0 {
+			m.Logger.Info("sweep", "project", p.Name, "customers", res.Customers, "entered", res.Entered, "left", res.Left)
+		}
+	}
 }

@@ -67,11 +67,19 @@ func (b *Backfills) start(fn func(ctx context.Context)) bool {
 	return true
 }
 
-// Wait blocks until the running backfills finish.
-func (b *Backfills) Wait() { b.wg.Wait() }
+// Wait blocks until the running backfills finish. A nil runner has none.
+func (b *Backfills) Wait() {
+	if b != nil {
+		b.wg.Wait()
+	}
+}
 
-// Close cancels the running backfills and waits for them.
+// Close cancels the running backfills and waits for them. A nil runner
+// has nothing to close.
 func (b *Backfills) Close() error {
+	if b == nil {
+		return nil
+	}
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()

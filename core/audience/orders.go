@@ -48,6 +48,10 @@ type OrderItem struct {
 type orderRecord struct {
 	Order
 	Counted *contribution `json:"counted,omitempty"`
+	// NotifiedAt is when the latest applied notification says its change
+	// happened: an older one arriving late (webhooks are not delivered in
+	// order) does not roll the order back.
+	NotifiedAt time.Time `json:"notified_at"`
 }
 
 type contribution struct {
@@ -144,11 +148,20 @@ func (u *unit) order(o customer.Order) (Order, error) {
 		return Order{}, err
 	}
 	isNew := err != nil
+	if !isNew && o.Transition != customer.OrderRefunded && o.At.Before(rec.NotifiedAt) {
+		// A late notification: the order already moved past it.
+		u.markSeen(o.Source, o.DeliveryID, rec.CustomerID)
+		u.out.CustomerID = rec.CustomerID
+		return rec.Order, nil
+	}
 	if isNew {
 		rec = orderRecord{Order: Order{ID: u.s.IDs.New("ord"), SourceID: o.ID, CreatedAt: u.now, Object: "order", Metadata: map[string]any{}}}
 	}
 	prevRefunded := rec.RefundedAmount
 	u.fillOrder(&rec.Order, o)
+	if o.At.After(rec.NotifiedAt) {
+		rec.NotifiedAt = o.At
+	}
 
 	var c *custState
 	if o.Customer.ID != "" || o.Customer.Email != "" || o.Customer.CustomerID != "" || rec.CustomerID != "" {

@@ -226,11 +226,26 @@ func (s *Service) addAuto(ctx context.Context, p string, seg Segment) error {
 			return err
 		}
 		ops = append(ops, defsOp(p, defs, version))
-		err = s.Store.Write(ctx, ops...)
+		err = s.writeRecorded(ctx, seg, ops)
 		if err == nil || !retryable(err) || attempt > 20 {
 			return err
 		}
 	}
+}
+
+// writeRecorded writes ops with the request's idempotency record of
+// result, so a retried request answers the first one's result.
+func (s *Service) writeRecorded(ctx context.Context, result any, ops []core.Op) error {
+	op, ok, err := core.IdempotencyOp(ctx, s.now(), result)
+	if err != nil {
+		return err
+	}
+	idem := -1
+	if ok {
+		idem = len(ops)
+		ops = append(ops, op)
+	}
+	return core.ResolveIdempotency(ctx, s.Store, s.Store.Write(ctx, ops...), idem)
 }
 
 func (s *Service) rawDefs(ctx context.Context, p string) ([]autoDef, int64, error) {
@@ -288,7 +303,7 @@ func (s *Service) createStatic(ctx context.Context, p string, seg Segment, refs 
 	if err != nil {
 		return err
 	}
-	if err := s.Store.Write(ctx, ops...); err != nil {
+	if err := s.writeRecorded(ctx, seg, ops); err != nil {
 		return err
 	}
 	for _, id := range ids {

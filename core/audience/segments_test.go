@@ -244,3 +244,22 @@ func TestEventSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestLateOrderNotificationIgnored: webhooks arrive out of order; an older
+// update arriving after a newer one does not roll the order back.
+func TestLateOrderNotificationIgnored(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		mug := customer.OrderItem{SKU: "MUG", Quantity: 1, Price: 1000}
+		must2o(t)(svc.ApplyOrder(ctx, proj, order("5", "a", customer.OrderPaid, customer.OrderPaid, "meredith", 1000, t0, mug)))
+		must2o(t)(svc.ApplyOrder(ctx, proj, order("5", "c", customer.OrderCanceled, customer.OrderCanceled, "meredith", 1000, t0.Add(2*time.Hour), mug)))
+		late := order("5", "b", customer.OrderUpdated, customer.OrderPaid, "meredith", 3000, t0.Add(time.Hour), mug)
+		must2o(t)(svc.ApplyOrder(ctx, proj, late))
+		o := must(svc.GetOrder(ctx, proj, "5"))(t)
+		p := must(svc.FindCustomer(ctx, proj, "meredith"))(t)
+		if o.Status != "CANCELED" || o.Amount != 1000 || p.Orders.Count != 0 || p.Orders.TotalAmount != 0 {
+			t.Fatalf("after a late update: order %+v, aggregates %+v", o, p.Orders)
+		}
+	})
+}
