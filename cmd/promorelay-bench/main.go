@@ -26,7 +26,13 @@ func main() {
 	size := flag.Int64("size", 20000, "operations per measurement")
 	engines := flag.String("engines", "embedded,dynamo", "comma-separated engines to measure (embedded, dynamo)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Int64Var(&ingest.Customers, "customers", 1_000_000, "customers in the end-to-end ingest run (embedded)")
+	flag.Int64Var(&ingest.TracksPer, "tracks-per-customer", 1, "track calls per customer in the ingest run")
+	flag.Int64Var(&ingest.Batch, "ingest-batch", 10, "messages per /v1/batch request in the ingest run")
+	flag.Int64Var(&ingest.PerKind, "ingest-per-kind", 200, "operations per inbound event kind for the DynamoDB cost runs")
+	skip := flag.String("skip", "", "comma-separated parts to skip: store, promo, ingest")
 	flag.Parse()
+	skipped = strings.Split(*skip, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := profiled(*cpuProfile, func() error { return run(ctx, *out, *size, strings.Split(*engines, ",")) })
@@ -35,6 +41,14 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// ingest scales the ingest runs; skipped names parts not to run.
+var (
+	ingest  bench.IngestConfig
+	skipped []string
+)
+
+func runs(part string) bool { return !slices.Contains(skipped, part) }
 
 func run(ctx context.Context, out string, size int64, engines []string) error {
 	r := &bench.Report{Started: time.Now(), LoadAtStart: bench.LoadAverage(), Log: os.Stderr}
@@ -73,20 +87,36 @@ func onEmbedded(ctx context.Context, r *bench.Report, size int64) error {
 	if err != nil {
 		return err
 	}
-	if err := bench.Store(ctx, r, "embedded", emb, size); err != nil {
-		return fmt.Errorf("embedded: %w", err)
+	if runs("store") {
+		if err := bench.Store(ctx, r, "embedded", emb, size); err != nil {
+			return fmt.Errorf("embedded: %w", err)
+		}
 	}
 	if err := emb.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "promotion engine on the embedded engine (fresh store):")
-	s, err := embedded.Open(embedded.Config{Dir: filepath.Join(dir, "promo")})
-	if err != nil {
-		return err
+	if runs("promo") {
+		fmt.Fprintln(os.Stderr, "promotion engine on the embedded engine (fresh store):")
+		s, err := embedded.Open(embedded.Config{Dir: filepath.Join(dir, "promo")})
+		if err != nil {
+			return err
+		}
+		err = bench.Promo(ctx, r, s, bench.PromoConfig{Engine: "embedded", Size: size, HTTP: true, Target: true})
+		if err = errors.Join(err, s.Close()); err != nil {
+			return fmt.Errorf("embedded promo: %w", err)
+		}
 	}
-	err = bench.Promo(ctx, r, s, bench.PromoConfig{Engine: "embedded", Size: size, HTTP: true, Target: true})
-	if err = errors.Join(err, s.Close()); err != nil {
-		return fmt.Errorf("embedded promo: %w", err)
+	if runs("ingest") {
+		fmt.Fprintln(os.Stderr, "ingest on the embedded engine (fresh store):")
+		s, err := embedded.Open(embedded.Config{Dir: filepath.Join(dir, "ingest")})
+		if err != nil {
+			return err
+		}
+		cfg := ingest
+		cfg.Engine = "embedded"
+		if err = errors.Join(bench.Ingest(ctx, r, s, cfg), s.Close()); err != nil {
+			return fmt.Errorf("embedded ingest: %w", err)
+		}
 	}
 	return nil
 }
@@ -107,8 +137,25 @@ func onDynamo(ctx context.Context, r *bench.Report, size int64) error {
 	if err != nil {
 		return err
 	}
-	if err := bench.Store(ctx, r, "dynamo-local", dyn, size/10); err != nil {
-		return fmt.Errorf("dynamo: %w", err)
+	if runs("store") {
+		if err := bench.Store(ctx, r, "dynamo-local", dyn, size/10); err != nil {
+			return fmt.Errorf("dynamo: %w", err)
+		}
+	}
+	if runs("ingest") {
+		fmt.Fprintln(os.Stderr, "ingest costs on DynamoDB Local (fresh table):")
+		t, err := dynamo.New(ctx, dynamo.Config{Table: "bench-ingest", Endpoint: srv.Endpoint(), CreateTable: true, Clock: core.SystemClock{}})
+		if err != nil {
+			return err
+		}
+		cfg := ingest
+		cfg.Engine = "dynamo-local"
+		if err := bench.IngestCosts(ctx, r, t, cfg); err != nil {
+			return fmt.Errorf("dynamo ingest: %w", err)
+		}
+	}
+	if !runs("promo") {
+		return nil
 	}
 	fmt.Fprintln(os.Stderr, "promotion engine on DynamoDB Local (fresh table):")
 	promoTable, err := dynamo.New(ctx, dynamo.Config{Table: "bench-promo", Endpoint: srv.Endpoint(), CreateTable: true, Clock: core.SystemClock{}})

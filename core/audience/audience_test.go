@@ -290,3 +290,32 @@ func openEngine(t *testing.T, engine string, clock core.Clock) core.Store {
 	}
 	return enginetest.Embedded(t, clock)
 }
+
+// TestPlainEventCrashBetweenWrites: a plain event is written as its counter
+// then its dedupe record; a stop between the two (simulated by deleting the
+// dedupe record) must not count the retried message twice.
+func TestPlainEventCrashBetweenWrites(t *testing.T) {
+	enginetest.Run(t, nil, func(t *testing.T, s core.Store) {
+		ctx := context.Background()
+		svc := newService(t, s, nil)
+		reviewers(t, svc)
+		must(svc.ApplyMessage(ctx, proj, identify("kelly", "k0", t0, map[string]any{"name": "Kelly"})))(t)
+		m := track("kelly", "gossip", "k1", t0)
+		must(svc.ApplyMessage(ctx, proj, m))(t)
+		if err := s.Write(ctx, core.Delete(core.Key{PK: proj + "#seen#segment:k1", SK: "m"}, core.IfExists())); err != nil {
+			t.Fatalf("the plain event wrote no dedupe record where expected: %v", err)
+		}
+		out := must(svc.ApplyMessage(ctx, proj, m))(t)
+		if out.Duplicate {
+			t.Fatal("the retry was answered as a duplicate although its dedupe record was gone")
+		}
+		if got := must(svc.ApplyMessage(ctx, proj, m))(t); !got.Duplicate {
+			t.Fatal("the retry did not write the dedupe record")
+		}
+		prof := must(svc.FindCustomer(ctx, proj, "kelly"))(t)
+		counts := must(svc.EventCounts(ctx, proj, prof.ID))(t)
+		if len(counts) != 1 || counts[0].Total != 1 {
+			t.Fatalf("counts = %+v, want gossip once", counts)
+		}
+	})
+}

@@ -2,10 +2,13 @@ package audience
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
@@ -13,15 +16,30 @@ import (
 )
 
 // recentPerEvent is how many latest occurrences of each event a customer's
-// counter item keeps for the activity timeline.
-const recentPerEvent = 5
+// counter item keeps for the activity timeline; appliedPerEvent how many
+// of the latest message ids it remembers (see plainWrites).
+const (
+	recentPerEvent  = 3
+	appliedPerEvent = 16
+)
 
 // eventItem is one event name's counters for one customer, with its latest
-// occurrences (the timeline's events).
+// occurrences (the timeline's events) and short digests of the latest
+// messages counted.
 type eventItem struct {
 	customer.EventStats
-	Recent []occurrence `json:"recent,omitempty"`
+	Recent  []occurrence `json:"recent,omitempty"`
+	Applied []string     `json:"applied,omitempty"`
 }
+
+// messageDigest is a 72-bit digest of a message's dedupe key: enough to
+// tell the last few messages of one customer's event apart.
+func messageDigest(source, id string) string {
+	sum := sha256.Sum256([]byte(source + ":" + id))
+	return base64.RawURLEncoding.EncodeToString(sum[:9])
+}
+
+func (e *eventItem) counted(digest string) bool { return slices.Contains(e.Applied, digest) }
 
 type occurrence struct {
 	At         time.Time      `json:"at"`
@@ -34,22 +52,55 @@ type occurrence struct {
 // bytes), so counter items stay near one DynamoDB write unit.
 const maxRecentProps = 256
 
-// Apply applies inbound messages in order, each exactly once (by source
-// and message id). It stops at the first failure: messages before it are
-// applied, and a retry of the whole call skips them.
+// applyParallel bounds how many customers' messages of one call are
+// applied at once.
+const applyParallel = 8
+
+// Apply applies a call's messages, each exactly once (by source and
+// message id). Messages naming the same identity are applied in their
+// order; different customers' messages are applied concurrently, so a
+// batch costs about as long as its longest run of one customer's
+// messages. On failure it returns the first error: other messages may
+// have been applied, and a retry of the whole call skips them.
 func (s *Service) Apply(ctx context.Context, p string, msgs []customer.Message) ([]Outcome, error) {
-	out := make([]Outcome, 0, len(msgs))
+	out := make([]Outcome, len(msgs))
+	groups := map[string][]int{}
+	var order []string
 	for i, m := range msgs {
-		o, err := s.ApplyMessage(ctx, p, m)
+		k := firstNonEmpty(m.CustomerID, m.UserID, m.AnonymousID, m.PreviousID)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	errs := make([]error, len(msgs))
+	sem := make(chan struct{}, applyParallel)
+	var wg sync.WaitGroup
+	for _, k := range order {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(idx []int) {
+			defer func() { <-sem; wg.Done() }()
+			for _, i := range idx {
+				o, err := s.ApplyMessage(ctx, p, msgs[i])
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				out[i] = o
+				if !o.Duplicate {
+					s.schema.observe(p, msgs[i])
+				}
+			}
+		}(groups[k])
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			if len(msgs) > 1 {
-				return out, fmt.Errorf("message %d (%s): %w", i, m.MessageID, err)
+				return out, fmt.Errorf("message %d (%s): %w", i, msgs[i].MessageID, err)
 			}
 			return out, err
-		}
-		out = append(out, o)
-		if !o.Duplicate {
-			s.schema.observe(p, m)
 		}
 	}
 	s.maybeFlushSchema(ctx)
@@ -150,7 +201,9 @@ func (u *unit) message(m customer.Message) error {
 	}
 	u.setConsents(c, m.Consents, m.Timestamp)
 	if name != "" {
-		u.count(c, name, m)
+		if !c.events[name].stats.counted(messageDigest(m.Source, m.MessageID)) {
+			u.count(c, name, m)
+		}
 	} else {
 		c.tl = append(c.tl, timelineEntry{Type: "customer." + m.Type, At: m.Timestamp, MessageID: m.MessageID,
 			Data: map[string]any{"traits": m.Traits}})
@@ -201,6 +254,12 @@ func (u *unit) count(c *custState, name string, m customer.Message) {
 			if d <= oldest {
 				delete(st.Days, d)
 			}
+		}
+	}
+	if m.MessageID != "" {
+		e.stats.Applied = append(e.stats.Applied, messageDigest(m.Source, m.MessageID))
+		if n := len(e.stats.Applied); n > appliedPerEvent {
+			e.stats.Applied = e.stats.Applied[n-appliedPerEvent:]
 		}
 	}
 	oc := occurrence{At: m.Timestamp, Type: m.Type, MessageID: m.MessageID}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
@@ -241,6 +242,9 @@ func (u *unit) commit(ctx context.Context) error {
 	if onlyChecks(ops) {
 		return nil // nothing changed: no write at all
 	}
+	if counter, seen, ok := plainWrites(ops); ok && idem < 0 {
+		return u.writePlain(ctx, counter, seen)
+	}
 	return core.ResolveIdempotency(ctx, u.s.Store, u.s.Store.Write(ctx, ops...), idem)
 }
 
@@ -334,4 +338,47 @@ func onlyChecks(ops []core.Op) bool {
 		}
 	}
 	return true
+}
+
+// plainWrites recognises a plain event: one that changes nothing but its
+// event counter (no segment, profile or identity change). Such an event is
+// written as two single-item writes instead of a transaction, which costs
+// half as much on DynamoDB (1 + 1 write units instead of 2 × 2, plus the
+// profile check a transaction would carry). It returns the counter write
+// and the dedupe record's write.
+func plainWrites(ops []core.Op) (counter, seen core.Op, ok bool) {
+	var n int
+	for _, op := range ops {
+		switch {
+		case op.Kind == core.OpCheck:
+		case op.Kind == core.OpPut && strings.HasPrefix(op.Item.SK, "ev#"):
+			counter = op
+			n++
+		case op.Kind == core.OpPut && op.Item.SK == "m" && strings.Contains(op.Item.PK, "#seen#"):
+			seen = op
+			n += 10
+		default:
+			return counter, seen, false
+		}
+	}
+	return counter, seen, n == 11
+}
+
+// writePlain writes a plain event's counter, then its dedupe record. The
+// counter item remembers the digests of the latest messages it counted
+// (eventItem.Applied), so if the process stops between the two writes the
+// retried message finds its digest there and is not counted again; it is
+// then only marked seen. Exactly once therefore holds as long as fewer
+// than appliedPerEvent newer messages of the same event and customer are
+// counted before the retry arrives. A dedupe record already written means
+// another delivery of the same message won the race after counting it
+// once (its counter write carried the same digest): nothing is lost.
+func (u *unit) writePlain(ctx context.Context, counter, seen core.Op) error {
+	if err := u.s.Store.Write(ctx, counter); err != nil {
+		return err
+	}
+	if err := u.s.Store.Write(ctx, seen); err != nil && !errors.Is(err, core.ErrConditionFailed) {
+		return err
+	}
+	return nil
 }

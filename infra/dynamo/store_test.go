@@ -70,3 +70,23 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactWriteUnits: two units per started KB of each item.
+func TestTransactWriteUnits(t *testing.T) {
+	small := core.Put(core.Item{Key: core.Key{PK: "a", SK: "b"}, Version: 1, Data: []byte("x")})
+	big := core.Put(core.Item{Key: core.Key{PK: "a", SK: "c"}, Version: 1, Data: make([]byte, 1500)})
+	del := core.Delete(core.Key{PK: "a", SK: "d"})
+	check := core.Check(core.Key{PK: "a", SK: "e"}, core.IfExists())
+	for _, c := range []struct {
+		ops  []core.Op
+		want float64
+	}{
+		{[]core.Op{small, del}, 4},
+		{[]core.Op{small, big}, 6},
+		{[]core.Op{small, del, check}, 6},
+	} {
+		if got := dynamo.TransactWriteUnits(c.ops); got != c.want {
+			t.Errorf("%d ops: %.0f units, want %.0f", len(c.ops), got, c.want)
+		}
+	}
+}
