@@ -350,4 +350,3 @@ func IngestCosts(ctx context.Context, r *Report, s *dynamo.Store, cfg IngestConf
 	}
 	return nil
 }
-
