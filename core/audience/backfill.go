@@ -103,9 +103,18 @@ func (s *Service) startBackfill(ctx context.Context, p, seg string) (*Backfill, 
 		return nil, err
 	}
 	if s.Backfills == nil {
-		if err := s.RunBackfill(ctx, p, seg, nil); err != nil {
+		run := ctx
+		if s.InlineBackfillFor > 0 {
+			var cancel context.CancelFunc
+			run, cancel = context.WithTimeout(ctx, s.InlineBackfillFor)
+			defer cancel()
+		}
+		err := s.RunBackfill(run, p, seg, nil)
+		if err != nil && !(errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
 			return nil, err
 		}
+		// Out of time: the checkpoint stays IN_PROGRESS for ResumeBackfills
+		// or "promorelay backfill" to finish.
 		return s.backfillState(ctx, p, seg)
 	}
 	s.Backfills.start(func(ctx context.Context) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -27,7 +28,9 @@ type CustomerInput struct {
 	Metadata    map[string]any    `json:"metadata,omitempty"`
 }
 
-func (in CustomerInput) check() error {
+// Validate reports every problem of the customer's fields at once (key
+// invalid_customer); it writes nothing.
+func (in CustomerInput) Validate() error {
 	var probs []string
 	if len(in.SourceID) > 200 {
 		probs = append(probs, "source_id: at most 200 characters")
@@ -55,7 +58,7 @@ func (in CustomerInput) check() error {
 // source_id (Voucherify's POST /v1/customers). Its segments are
 // recomputed in the same transaction.
 func (s *Service) UpsertCustomer(ctx context.Context, p string, in CustomerInput) (customer.Profile, error) {
-	if err := in.check(); err != nil {
+	if err := in.Validate(); err != nil {
 		return customer.Profile{}, err
 	}
 	if in.ID == "" && in.SourceID == "" {
@@ -66,7 +69,7 @@ func (s *Service) UpsertCustomer(ctx context.Context, p string, in CustomerInput
 
 // UpdateCustomer updates an existing customer named by id or source_id.
 func (s *Service) UpdateCustomer(ctx context.Context, p, ref string, in CustomerInput) (customer.Profile, error) {
-	if err := in.check(); err != nil {
+	if err := in.Validate(); err != nil {
 		return customer.Profile{}, err
 	}
 	prof, err := s.findCustomer(ctx, p, ref)
@@ -111,7 +114,7 @@ func (s *Service) updateCustomer(ctx context.Context, p string, in CustomerInput
 			return nil, err
 		}
 		u.applyInput(c, in)
-		if !c.isNew {
+		if !c.isNew && c.dirty {
 			c.tl = append(c.tl, timelineEntry{Type: "customer.updated", At: u.now})
 		}
 		u.result = func() any { prof = c.prof; return prof }
@@ -148,13 +151,17 @@ func (u *unit) applyInput(c *custState, in CustomerInput) {
 		p.Address, c.dirty = &a, true
 	}
 	for k, v := range in.Metadata {
-		if p.Metadata == nil {
-			p.Metadata = map[string]any{}
-		}
-		if v == nil {
+		cur, had := p.Metadata[k]
+		switch {
+		case v == nil && had:
 			delete(p.Metadata, k)
-		} else {
+		case v != nil && (!had || !reflect.DeepEqual(cur, v)):
+			if p.Metadata == nil {
+				p.Metadata = map[string]any{}
+			}
 			p.Metadata[k] = v
+		default:
+			continue
 		}
 		c.dirty = true
 	}
@@ -164,6 +171,21 @@ func (u *unit) applyInput(c *custState, in CustomerInput) {
 func (s *Service) Customer(ctx context.Context, p, id string) (customer.Profile, error) {
 	prof, _, err := customer.Load(ctx, s.Store, p, id)
 	return prof, err
+}
+
+// FindCustomerByEmail returns the customer holding the email identity
+// (found=false when none does, or when that customer's email changed since).
+func (s *Service) FindCustomerByEmail(ctx context.Context, p, email string) (prof customer.Profile, found bool, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	id, err := s.identity(ctx, p, customer.IdentityEmail, email)
+	if err != nil || id == "" {
+		return customer.Profile{}, false, err
+	}
+	prof, err = s.Customer(ctx, p, id)
+	if errors.Is(err, core.ErrNotFound) || err == nil && prof.Email != email {
+		return customer.Profile{}, false, nil
+	}
+	return prof, err == nil, err
 }
 
 // FindCustomer returns a customer by id or source_id.

@@ -88,9 +88,6 @@ func (s *Service) Apply(ctx context.Context, p string, msgs []customer.Message) 
 					return
 				}
 				out[i] = o
-				if !o.Duplicate {
-					s.schema.observe(p, msgs[i])
-				}
 			}
 		}(groups[k])
 	}
@@ -137,6 +134,7 @@ func (s *Service) ApplyMessage(ctx context.Context, p string, m customer.Message
 	if err != nil {
 		return Outcome{}, err
 	}
+	s.schema.observe(p, m)
 	return u.out, nil
 }
 

@@ -80,11 +80,11 @@ func (s *Service) ApplyOrder(ctx context.Context, p string, o customer.Order) (O
 	if o.At.IsZero() {
 		o.At = s.now()
 	}
-	unlock := s.lock(p + "#" + firstNonEmpty(o.Customer.ID, o.Customer.Email, o.ID))
+	unlock := s.lock(p + "#" + firstNonEmpty(o.Customer.CustomerID, o.Customer.ID, o.Customer.Email, o.ID))
 	defer unlock()
 	var saved Order
 	u, err := s.run(ctx, func() (*unit, error) {
-		dup, err := s.seen(ctx, p, o.Source, o.DeliveryID)
+		dup, err := s.seen(ctx, p, orderSource(o), o.DeliveryID)
 		if err != nil {
 			return nil, err
 		}
@@ -108,6 +108,11 @@ func (s *Service) ApplyOrder(ctx context.Context, p string, o customer.Order) (O
 	}
 	return saved, u.out, nil
 }
+
+// orderSource is the dedupe namespace of an order notification's delivery
+// id: apart from messages', so an API client reusing an idempotency key for
+// an order and an event does not have one taken for the other.
+func orderSource(o customer.Order) string { return "order:" + o.Source }
 
 func checkOrder(o customer.Order) error {
 	var probs []string
@@ -150,7 +155,7 @@ func (u *unit) order(o customer.Order) (Order, error) {
 	isNew := err != nil
 	if !isNew && o.Transition != customer.OrderRefunded && o.At.Before(rec.NotifiedAt) {
 		// A late notification: the order already moved past it.
-		u.markSeen(o.Source, o.DeliveryID, rec.CustomerID)
+		u.markSeen(orderSource(o), o.DeliveryID, rec.CustomerID)
 		u.out.CustomerID = rec.CustomerID
 		return rec.Order, nil
 	}
@@ -189,7 +194,7 @@ func (u *unit) order(o customer.Order) (Order, error) {
 		c.tl = append(c.tl, timelineEntry{Type: orderEventType(o.Transition), At: o.At,
 			Data: map[string]any{"order_id": rec.ID, "source_id": rec.SourceID, "amount": rec.Amount, "status": rec.Status}})
 	}
-	u.markSeen(o.Source, o.DeliveryID, rec.CustomerID)
+	u.markSeen(orderSource(o), o.DeliveryID, rec.CustomerID)
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return Order{}, err

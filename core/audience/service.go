@@ -58,6 +58,11 @@ type Service struct {
 	// Backfills runs segment backfills in the background; nil runs them
 	// within the request that creates the segment.
 	Backfills *Backfills
+	// InlineBackfillFor, when Backfills is nil, bounds the time a request
+	// spends backfilling a new segment (0: until done); what is left stays
+	// checkpointed for ResumeBackfills. Lambda sets it, having no
+	// background goroutines that outlive a response.
+	InlineBackfillFor time.Duration
 
 	locks  [256]sync.Mutex
 	defs   defsCache

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -49,7 +50,12 @@ func newHandler(ctx context.Context, getenv func(string) string, logOut io.Write
 	if err != nil {
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
 	}
-	return app.New(store, core.SystemClock{}).Handler(app.HTTPOptions{
+	a := app.New(store, core.SystemClock{})
+	// Goroutines do not outlive a Lambda response: segment backfills run
+	// within the request for up to 5 s and stay checkpointed beyond that.
+	_ = a.Audience.Backfills.Close()
+	a.Audience.Backfills, a.Audience.InlineBackfillFor = nil, 5*time.Second
+	return a.Handler(app.HTTPOptions{
 		Engine: cfg.Store, Logger: cfg.Logger(logOut), AdminToken: cfg.AdminToken,
 	}), nil
 }

@@ -52,7 +52,7 @@ type goldenResponse struct {
 // code_configs use the prefixes SUM-, GV- and RND- with six random
 // characters), timestamps, request ids and API tokens.
 var volatile = regexp.MustCompile(
-	`\b(camp|pub|r|rr|cust|evt|proj|app|capp|vtx|val|asgm|ssn|aa)_[0-9a-z]{26}\b` +
+	`\b(camp|pub|r|rr|cust|evt|proj|app|capp|vtx|val|asgm|ssn|aa|seg|ord|del|act|msg)_[0-9a-z]{26}\b` +
 		`|\bv_[0-9a-z]+\b` + // voucher ids name their code in base32
 
 		`|\b(SUM|GV|RND)-[0-9A-Za-z]{6}\b` +

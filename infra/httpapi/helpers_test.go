@@ -117,6 +117,34 @@ var coveredRoutes = []string{
 	"POST /v1/campaigns/{campaignId}/importCSV",
 	"GET /v1/async-actions",
 	"GET /v1/async-actions/{asyncActionId}",
+
+	"GET /v1/customers",
+	"POST /v1/customers",
+	"GET /v1/customers/{customerId}",
+	"PUT /v1/customers/{customerId}",
+	"DELETE /v1/customers/{customerId}",
+	"POST /v1/customers/{customerId}/permanent-deletion",
+	"POST /v1/customers/importCSV",
+	"POST /v1/customers/bulk/async",
+	"POST /v1/customers/metadata/async",
+	"GET /v1/customers/{customerId}/activity",
+	"GET /v1/customers/{customerId}/activities",
+	"GET /v1/customers/{customerId}/segments",
+	"GET /v1/customers/{customerId}/redeemables",
+	"POST /v1/segments",
+	"GET /v1/segments",
+	"POST /v1/segments/importCSV",
+	"GET /v1/segments/{segmentId}",
+	"DELETE /v1/segments/{segmentId}",
+	"GET /v1/segments/{segmentId}/customers",
+	"GET /v1/segments/{segmentId}/backfill",
+	"POST /v1/events",
+	"GET /v1/event-schema",
+	"GET /v1/orders",
+	"POST /v1/orders",
+	"POST /v1/orders/import",
+	"GET /v1/orders/{orderId}",
+	"PUT /v1/orders/{orderId}",
 }
 
 // routeMux matches a request to its covered route pattern, the way the
@@ -404,6 +432,7 @@ func (h *harness) snapshot(tb testing.TB, redemptions bool) string {
 		}
 	}
 	h.snapshotRules(tb, out)
+	h.snapshotAudience(tb, out)
 	if redemptions {
 		for _, code := range codes {
 			rs, _, err := h.app.Promo.ListRedemptions(ctx, p, promoFilter(code, ""))
