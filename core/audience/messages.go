@@ -112,27 +112,10 @@ func (s *Service) ApplyMessage(ctx context.Context, p string, m customer.Message
 	if m.Timestamp.IsZero() {
 		m.Timestamp = s.now()
 	}
-	unlock := s.lock(p + "#" + firstNonEmpty(m.CustomerID, m.UserID, m.AnonymousID, m.PreviousID))
-	defer unlock()
-	u, err := s.run(ctx, func() (*unit, error) {
-		dup, err := s.seen(ctx, p, m.Source, m.MessageID)
-		if err != nil {
-			return nil, err
-		}
-		if dup {
-			return &unit{out: Outcome{Duplicate: true}}, errDuplicate
-		}
-		u, err := s.newUnit(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		return u, u.message(m)
-	})
-	if errors.Is(err, errDuplicate) {
-		return Outcome{Duplicate: true}, nil
-	}
-	if err != nil {
-		return Outcome{}, err
+	identity := firstNonEmpty(m.CustomerID, m.UserID, m.AnonymousID, m.PreviousID)
+	u, dup, err := s.once(ctx, p, identity, m.Source, m.MessageID, func(u *unit) error { return u.message(m) })
+	if err != nil || dup {
+		return Outcome{Duplicate: dup}, err
 	}
 	s.schema.observe(p, m)
 	return u.out, nil

@@ -80,26 +80,15 @@ func (s *Service) ApplyOrder(ctx context.Context, p string, o customer.Order) (O
 	if o.At.IsZero() {
 		o.At = s.now()
 	}
-	unlock := s.lock(p + "#" + firstNonEmpty(o.Customer.CustomerID, o.Customer.ID, o.Customer.Email, o.ID))
-	defer unlock()
 	var saved Order
-	u, err := s.run(ctx, func() (*unit, error) {
-		dup, err := s.seen(ctx, p, orderSource(o), o.DeliveryID)
-		if err != nil {
-			return nil, err
-		}
-		if dup {
-			return &unit{out: Outcome{Duplicate: true}}, errDuplicate
-		}
-		u, err := s.newUnit(ctx, p)
-		if err != nil {
-			return nil, err
-		}
+	identity := firstNonEmpty(o.Customer.CustomerID, o.Customer.ID, o.Customer.Email, o.ID)
+	u, dup, err := s.once(ctx, p, identity, orderSource(o), o.DeliveryID, func(u *unit) error {
+		var err error
 		saved, err = u.order(o)
 		u.result = func() any { return saved }
-		return u, err
+		return err
 	})
-	if errors.Is(err, errDuplicate) {
+	if dup {
 		got, gerr := s.GetOrder(ctx, p, o.ID)
 		return got, Outcome{Duplicate: true, CustomerID: got.CustomerID}, gerr
 	}

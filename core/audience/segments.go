@@ -316,22 +316,11 @@ func (s *Service) createStatic(ctx context.Context, p string, seg Segment, refs 
 
 // setStatic adds or removes one customer of a static segment.
 func (s *Service) setStatic(ctx context.Context, p string, seg Segment, custID string, in bool) error {
-	unlock := s.lock(p + "#" + custID)
-	defer unlock()
-	_, err := s.run(ctx, func() (*unit, error) {
-		u, err := s.newUnit(ctx, p)
-		if err != nil {
-			return nil, err
+	_, err := s.onCustomer(ctx, p, custID, func(u *unit, c *custState) error {
+		if slices.Contains(c.prof.Segments, seg.ID) != in {
+			u.transition(c, seg.ID, seg.Name, in)
 		}
-		c, err := u.load(custID)
-		if err != nil {
-			return nil, err
-		}
-		if slices.Contains(c.prof.Segments, seg.ID) == in {
-			return nil, nil
-		}
-		u.transition(c, seg.ID, seg.Name, in)
-		return u, nil
+		return nil
 	})
 	return err
 }

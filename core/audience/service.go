@@ -134,3 +134,50 @@ type Outcome struct {
 	Entered    []string `json:"entered,omitempty"`
 	Left       []string `json:"left,omitempty"`
 }
+
+// once applies one inbound delivery (source, id) exactly once, holding the
+// lock of identity: build fills a fresh unit from fresh reads each attempt.
+// It answers duplicate=true, writing nothing, when the delivery was
+// applied already.
+func (s *Service) once(ctx context.Context, p, identity, source, id string, build func(u *unit) error) (u *unit, duplicate bool, err error) {
+	unlock := s.lock(p + "#" + identity)
+	defer unlock()
+	u, err = s.run(ctx, func() (*unit, error) {
+		dup, err := s.seen(ctx, p, source, id)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
+			return nil, errDuplicate
+		}
+		u, err := s.newUnit(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		return u, build(u)
+	})
+	if errors.Is(err, errDuplicate) {
+		return nil, true, nil
+	}
+	return u, false, err
+}
+
+// onCustomer runs change on customer id under its lock, rebuilding from
+// fresh reads while other writers win; change may leave the unit empty
+// (nothing is written then beyond what evaluation finds).
+func (s *Service) onCustomer(ctx context.Context, p, id string, change func(u *unit, c *custState) error) (*unit, error) {
+	unlock := s.lock(p + "#" + id)
+	defer unlock()
+	return s.run(ctx, func() (*unit, error) {
+		u, err := s.newUnit(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		c, err := u.load(id)
+		if err != nil {
+			return nil, err
+		}
+		u.out.CustomerID = c.prof.ID
+		return u, change(u, c)
+	})
+}

@@ -135,20 +135,7 @@ func (s *Service) sweepHour(ctx context.Context, p string, h, now time.Time, res
 
 // Reevaluate recomputes one customer's auto-update memberships now.
 func (s *Service) Reevaluate(ctx context.Context, p, custID string) (Outcome, error) {
-	unlock := s.lock(p + "#" + custID)
-	defer unlock()
-	u, err := s.run(ctx, func() (*unit, error) {
-		u, err := s.newUnit(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		c, err := u.load(custID)
-		if err != nil {
-			return nil, err
-		}
-		u.out.CustomerID = c.prof.ID
-		return u, nil
-	})
+	u, err := s.onCustomer(ctx, p, custID, func(*unit, *custState) error { return nil })
 	if err != nil {
 		return Outcome{}, err
 	}

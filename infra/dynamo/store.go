@@ -653,29 +653,25 @@ type usage struct {
 }
 
 func (u *usage) add(kind string, c *types.ConsumedCapacity) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.by == nil {
-		u.by = map[string]Usage{}
-	}
-	x := u.by[kind]
-	x.Calls++
+	var read, write float64
 	if c != nil {
-		x.Read += aws.ToFloat64(c.ReadCapacityUnits)
-		x.Write += aws.ToFloat64(c.WriteCapacityUnits)
+		read, write = aws.ToFloat64(c.ReadCapacityUnits), aws.ToFloat64(c.WriteCapacityUnits)
 		if c.ReadCapacityUnits == nil && c.WriteCapacityUnits == nil {
 			// Some responses report only the total; attribute it by kind.
 			if strings.Contains(kind, "get") || kind == "query" {
-				x.Read += aws.ToFloat64(c.CapacityUnits)
+				read = aws.ToFloat64(c.CapacityUnits)
 			} else {
-				x.Write += aws.ToFloat64(c.CapacityUnits)
+				write = aws.ToFloat64(c.CapacityUnits)
 			}
 		}
 	}
-	u.by[kind] = x
+	u.record(kind, read, write)
 }
 
-func (u *usage) addWrite(kind string, units float64) {
+// addWrite records a call whose write units were counted here.
+func (u *usage) addWrite(kind string, units float64) { u.record(kind, 0, units) }
+
+func (u *usage) record(kind string, read, write float64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.by == nil {
@@ -683,7 +679,8 @@ func (u *usage) addWrite(kind string, units float64) {
 	}
 	x := u.by[kind]
 	x.Calls++
-	x.Write += units
+	x.Read += read
+	x.Write += write
 	u.by[kind] = x
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -147,19 +148,30 @@ func (a *API) inboundProject(r *http.Request, secret func(project.Secrets) strin
 	return id, secret(sec), nil
 }
 
+// verified reads a webhook's body and checks its signature with the
+// project's secret for the path; on failure it has answered the request.
+func (a *API) verified(w http.ResponseWriter, r *http.Request, secretOf func(project.Secrets) string,
+	verify func(secret string, body []byte) error) (p string, body []byte, ok bool) {
+	p, secret, err := a.inboundProject(r, secretOf)
+	if err == nil {
+		body, err = readLimited(r, events.MaxWebhookBytes)
+	}
+	if err == nil {
+		err = verify(secret, body)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return "", nil, false
+	}
+	return p, body, true
+}
+
 func (a *API) segmentDestination(w http.ResponseWriter, r *http.Request) {
-	p, secret, err := a.inboundProject(r, func(s project.Secrets) string { return s.SegmentSharedSecret })
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := readLimited(r, events.MaxWebhookBytes)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := events.VerifySegmentSignature(secret, body, r.Header.Get("X-Signature")); err != nil {
-		a.fail(w, r, err)
+	p, body, ok := a.verified(w, r, func(s project.Secrets) string { return s.SegmentSharedSecret },
+		func(secret string, body []byte) error {
+			return events.VerifySegmentSignature(secret, body, r.Header.Get("X-Signature"))
+		})
+	if !ok {
 		return
 	}
 	msgs, err := events.ParseDestination(body, a.o.Clock.Now())
@@ -171,18 +183,11 @@ func (a *API) segmentDestination(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) shopify(w http.ResponseWriter, r *http.Request) {
-	p, secret, err := a.inboundProject(r, func(s project.Secrets) string { return s.ShopifySecret })
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := readLimited(r, events.MaxWebhookBytes)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := events.VerifyShopify(secret, body, r.Header.Get("X-Shopify-Hmac-Sha256")); err != nil {
-		a.fail(w, r, err)
+	p, body, ok := a.verified(w, r, func(s project.Secrets) string { return s.ShopifySecret },
+		func(secret string, body []byte) error {
+			return events.VerifyShopify(secret, body, r.Header.Get("X-Shopify-Hmac-Sha256"))
+		})
+	if !ok {
 		return
 	}
 	h := events.ShopifyHeadersFrom(r.Header.Get)
@@ -211,29 +216,27 @@ func (a *API) applyOrder(w http.ResponseWriter, r *http.Request, p string, o cus
 		a.fail(w, r, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+	WriteJSON(w, http.StatusOK, segmentOK)
 }
 
+// wooCommerce answers WooCommerce's unsigned creation ping before anything
+// else: WooCommerce activates a webhook only after the ping gets a 200, and
+// the ping carries nothing to apply.
 func (a *API) wooCommerce(w http.ResponseWriter, r *http.Request) {
 	body, err := readLimited(r, events.MaxWebhookBytes)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// WooCommerce activates a webhook only after its unsigned creation
-	// ping is answered 200; the ping carries nothing to apply.
 	if events.IsWooPing(body, r.Header.Get) {
-		WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+		WriteJSON(w, http.StatusOK, segmentOK)
 		return
 	}
-	p, secret, err := a.inboundProject(r, func(s project.Secrets) string { return s.WooCommerceSecret })
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	h := events.WooHeadersFrom(r.Header.Get)
-	if err := events.VerifyWooCommerce(secret, body, h.Signature); err != nil {
-		a.fail(w, r, err)
+	p, body, ok := a.verified(w, r, func(s project.Secrets) string { return s.WooCommerceSecret },
+		func(secret string, body []byte) error { return events.VerifyWooCommerce(secret, body, h.Signature) })
+	if !ok {
 		return
 	}
 	o, err := events.ParseWooCommerce(h.Topic, body, h.DeliveryID)
@@ -245,19 +248,12 @@ func (a *API) wooCommerce(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) orderWebhook(w http.ResponseWriter, r *http.Request) {
-	p, secret, err := a.inboundProject(r, func(s project.Secrets) string { return s.WebhookSecret })
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	body, err := readLimited(r, events.MaxWebhookBytes)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
 	h := events.StandardHeadersFrom(r.Header.Get)
-	if err := events.VerifyStandardWebhook(secret, h, body, a.o.Clock.Now()); err != nil {
-		a.fail(w, r, err)
+	p, body, ok := a.verified(w, r, func(s project.Secrets) string { return s.WebhookSecret },
+		func(secret string, body []byte) error {
+			return events.VerifyStandardWebhook(secret, h, body, a.o.Clock.Now())
+		})
+	if !ok {
 		return
 	}
 	o, err := events.ParseOrderWebhook(body, h.ID)
