@@ -1,6 +1,7 @@
 package events
 
 import (
+	"crypto/rand"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,9 +72,11 @@ type callEnv struct {
 // receivedAt is when promorelay received the request: it becomes the
 // message's ReceivedAt, corrects the call's timestamp for the client's
 // clock skew (timestamp + receivedAt − sentAt, Segment's rule) and is the
-// timestamp of a call that has none. A call without a messageId gets one
-// derived from its bytes ("derived-<sha256>") so a retried identical call
-// still deduplicates.
+// timestamp of a call that has none. A call without a messageId but with
+// a client timestamp gets an id derived from its bytes ("derived-<sha256>"),
+// so a retried identical call still deduplicates; one with neither gets a
+// fresh random id ("gen-…"), as Segment's own API does: two such calls
+// cannot be told from a retry, and collapsing them would lose real events.
 //
 // Errors are *core.Error with code CodeInvalid — key "invalid_json" for a
 // body that is not JSON, "invalid_payload" for one that breaks the spec (the
@@ -273,11 +276,17 @@ func (c *segmentCall) message(typ string, raw []byte, env callEnv) customer.Mess
 	return m
 }
 
-// messageID is the call's messageId, or one derived from its type and
-// compacted bytes so an identical retry gets the same id.
+// messageID is the call's messageId; else, when the client stamped the
+// call, one derived from its type and compacted bytes so an identical retry
+// gets the same id; else a random one.
 func (c *segmentCall) messageID(typ string, raw []byte) string {
 	if c.MessageID != "" {
 		return string(c.MessageID)
+	}
+	if c.Timestamp.IsZero() && c.OriginalTimestamp.IsZero() && c.SentAt.IsZero() {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		return "gen-" + hex.EncodeToString(b[:])
 	}
 	var buf bytes.Buffer
 	buf.WriteString(typ)

@@ -214,18 +214,24 @@ func TestDerivedMessageID(t *testing.T) {
 		wantError(t, err, "")
 		return m.MessageID
 	}
-	a := parse("track", `{"userId":"u1","event":"Signed Up","properties":{"plan":"pro"}}`)
+	a := parse("track", `{"userId":"u1","event":"Signed Up","properties":{"plan":"pro"},"timestamp":"2026-01-02T03:04:05Z"}`)
 	if !strings.HasPrefix(a, "derived-") || len(a) != len("derived-")+64 {
 		t.Fatalf("derived id = %q", a)
 	}
-	if b := parse("track", "{ \"userId\": \"u1\",\n \"event\": \"Signed Up\", \"properties\": {\"plan\": \"pro\"} }"); b != a {
+	if b := parse("track", "{ \"userId\": \"u1\",\n \"event\": \"Signed Up\", \"properties\": {\"plan\": \"pro\"}, \"timestamp\": \"2026-01-02T03:04:05Z\" }"); b != a {
 		t.Errorf("a retry with other whitespace got %q, want %q", b, a)
 	}
-	if c := parse("track", `{"userId":"u1","event":"Signed Up","properties":{"plan":"free"}}`); c == a {
+	if c := parse("track", `{"userId":"u1","event":"Signed Up","properties":{"plan":"free"},"timestamp":"2026-01-02T03:04:05Z"}`); c == a {
 		t.Error("a different call got the same derived id")
 	}
-	if p, s := parse("page", `{"userId":"u1","name":"Home"}`), parse("screen", `{"userId":"u1","name":"Home"}`); p == s {
+	if p, s := parse("page", `{"userId":"u1","name":"Home","sentAt":"2026-01-02T03:04:05Z"}`), parse("screen", `{"userId":"u1","name":"Home","sentAt":"2026-01-02T03:04:05Z"}`); p == s {
 		t.Error("the same body on two endpoints got the same derived id")
+	}
+	// Without a messageId or any client timestamp, identical calls are not
+	// taken for retries: each gets its own id.
+	x, y := parse("track", `{"userId":"u1","event":"Page Liked"}`), parse("track", `{"userId":"u1","event":"Page Liked"}`)
+	if x == y || !strings.HasPrefix(x, "gen-") {
+		t.Errorf("unstamped calls got ids %q and %q", x, y)
 	}
 }
 
