@@ -1,8 +1,8 @@
 package events
 
 import (
-	"crypto/rand"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
