@@ -319,3 +319,56 @@ func TestPlainEventCrashBetweenWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchOfOneCustomerInOneUnit: a call carrying several messages of one
+// new customer (identify, tracks, the same message twice) creates one
+// customer and counts each message once; a retry of the call changes
+// nothing.
+func TestBatchOfOneCustomerInOneUnit(t *testing.T) {
+	enginetest.Run(t, nil, func(t *testing.T, s core.Store) {
+		ctx := context.Background()
+		svc := newService(t, s, nil)
+		seg := reviewers(t, svc)
+		id := identify("ryan", "r1", t0, map[string]any{"name": "Ryan Howard", "email": "ryan@wuphf.example"})
+		id.AnonymousID = "anon-ryan"
+		batch := []customer.Message{
+			id,
+			track("ryan", "review_left", "r2", t0.Add(time.Second)),
+			track("ryan", "review_left", "r2", t0.Add(time.Second)), // the same message twice
+			track("ryan", "wuphf_sent", "r3", t0.Add(2*time.Second)),
+			{Source: "segment", MessageID: "r4", Type: "track", AnonymousID: "anon-ryan", Event: "wuphf_sent", Timestamp: t0.Add(3 * time.Second)},
+			track("kelly", "review_left", "k1", t0),
+		}
+		for round := range 2 {
+			out := must(svc.Apply(ctx, proj, batch))(t)
+			dups := 0
+			for _, o := range out {
+				if o.Duplicate {
+					dups++
+				}
+			}
+			if want := []int{1, 6}[round]; dups != want {
+				t.Fatalf("round %d: %d duplicates, want %d (%+v)", round, dups, want, out)
+			}
+		}
+		list, _ := must3(t)(svc.ListCustomers(ctx, proj, 10, ""))
+		if len(list) != 2 {
+			t.Fatalf("%d customers, want ryan and kelly", len(list))
+		}
+		ryan := must(svc.FindCustomer(ctx, proj, "ryan"))(t)
+		if !slices.Equal(ryan.Segments, []string{seg.ID}) || ryan.Email != "ryan@wuphf.example" || !slices.Contains(ryan.AnonymousIDs, "anon-ryan") {
+			t.Fatalf("ryan = %+v", ryan)
+		}
+		counts := must(svc.EventCounts(ctx, proj, ryan.ID))(t)
+		got := map[string]int64{}
+		for _, c := range counts {
+			got[c.Name] = c.Total
+		}
+		if got["review_left"] != 1 || got["wuphf_sent"] != 2 {
+			t.Fatalf("counts = %v", got)
+		}
+		if n := len(outbox(t, s)["customer.segment.entered"]); n != 2 {
+			t.Fatalf("%d entered events, want 2 (ryan, kelly)", n)
+		}
+	})
+}

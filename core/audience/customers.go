@@ -140,7 +140,7 @@ func (u *unit) applyInput(c *custState, in CustomerInput) {
 		if e != p.Email {
 			p.Email, c.dirty = e, true
 			if e != "" {
-				if id, err := u.s.identity(u.ctx, u.p, customer.IdentityEmail, e); err == nil && id == "" {
+				if id, err := u.identity(customer.IdentityEmail, e); err == nil && id == "" {
 					u.addIdentity(c, customer.IdentityEmail, e, false)
 				}
 			}

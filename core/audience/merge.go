@@ -76,7 +76,7 @@ func (u *unit) merge(fromID string, into *custState) error {
 		}
 	}
 	if a.Email != "" {
-		if id, err := u.s.identity(u.ctx, u.p, customer.IdentityEmail, a.Email); err != nil {
+		if id, err := u.identity(customer.IdentityEmail, a.Email); err != nil {
 			return err
 		} else if id == a.ID {
 			u.repoint(customer.IdentityEmail, a.Email, b.ID)
@@ -112,6 +112,7 @@ func (u *unit) repoint(kind, value, to string) {
 	key := customer.IdentityKey(u.p, kind, value)
 	u.ops = slices.DeleteFunc(u.ops, func(op core.Op) bool { return op.Target() == key })
 	u.ops = append(u.ops, core.Put(core.Item{Key: key, Version: 1, Data: []byte(to)}))
+	u.mapIdentity(key, to)
 }
 
 // mergeEvents adds every event counter of from to into's.

@@ -81,13 +81,8 @@ func (s *Service) Apply(ctx context.Context, p string, msgs []customer.Message) 
 		sem <- struct{}{}
 		go func(idx []int) {
 			defer func() { <-sem; wg.Done() }()
-			for _, i := range idx {
-				o, err := s.ApplyMessage(ctx, p, msgs[i])
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				out[i] = o
+			if err := s.applyGroup(ctx, p, msgs, idx, out); err != nil {
+				errs[idx[0]] = err
 			}
 		}(groups[k])
 	}
@@ -102,6 +97,93 @@ func (s *Service) Apply(ctx context.Context, p string, msgs []customer.Message) 
 	}
 	s.maybeFlushSchema(ctx)
 	return out, nil
+}
+
+// applyGroup applies the messages msgs[idx] of one identity, in order. A
+// single message takes ApplyMessage's path; several are applied in one
+// unit (one transaction, one commit) when they fit one, else one by one.
+func (s *Service) applyGroup(ctx context.Context, p string, msgs []customer.Message, idx []int, out []Outcome) error {
+	if len(idx) > 1 {
+		err := s.applyTogether(ctx, p, msgs, idx, out)
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.Code != core.CodeInvalid || ce.Key != keyTooLarge {
+			return err
+		}
+	}
+	for _, i := range idx {
+		o, err := s.ApplyMessage(ctx, p, msgs[i])
+		if err != nil {
+			return fmt.Errorf("message %d (%s): %w", i, msgs[i].MessageID, err)
+		}
+		out[i] = o
+	}
+	return nil
+}
+
+// keyTooLarge marks a unit that does not fit one transaction.
+const keyTooLarge = "transaction_too_large"
+
+// applyTogether applies several messages of one identity in one unit:
+// each not seen before is applied in order and marked seen, all in one
+// transaction.
+func (s *Service) applyTogether(ctx context.Context, p string, msgs []customer.Message, idx []int, out []Outcome) error {
+	for _, i := range idx {
+		if err := checkMessage(msgs[i]); err != nil {
+			return fmt.Errorf("message %d (%s): %w", i, msgs[i].MessageID, err)
+		}
+		if msgs[i].Timestamp.IsZero() {
+			msgs[i].Timestamp = s.now()
+		}
+	}
+	first := msgs[idx[0]]
+	unlock := s.lock(p + "#" + firstNonEmpty(first.CustomerID, first.UserID, first.AnonymousID, first.PreviousID))
+	defer unlock()
+	var applied []int
+	u, err := s.run(ctx, func() (*unit, error) {
+		applied = applied[:0]
+		u, err := s.newUnit(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range idx {
+			m := msgs[i]
+			if u.seenIDs[seenKey(p, m.Source, m.MessageID)] {
+				continue // twice in the same call
+			}
+			dup, err := s.seen(ctx, p, m.Source, m.MessageID)
+			if err != nil {
+				return nil, err
+			}
+			if dup {
+				continue
+			}
+			if err := u.message(m); err != nil {
+				return nil, fmt.Errorf("message %d (%s): %w", i, m.MessageID, err)
+			}
+			applied = append(applied, i)
+			out[i] = Outcome{CustomerID: u.out.CustomerID}
+		}
+		if len(applied) == 0 {
+			return nil, nil
+		}
+		return u, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, i := range idx {
+		if !slices.Contains(applied, i) {
+			out[i] = Outcome{Duplicate: true}
+		}
+	}
+	if n := len(applied); n > 0 {
+		last := applied[n-1]
+		out[last].Entered, out[last].Left = u.out.Entered, u.out.Left
+		for _, i := range applied {
+			s.schema.observe(p, msgs[i])
+		}
+	}
+	return nil
 }
 
 // ApplyMessage applies one message exactly once.
@@ -321,11 +403,11 @@ func (u *unit) setConsents(c *custState, consents map[string]bool, ts time.Time)
 // identities it brings, and merging an anonymous profile into the
 // identified one when an identify call connects them.
 func (u *unit) resolve(userID, anonID, email string, events ...string) (*custState, error) {
-	byUser, err := u.s.identity(u.ctx, u.p, customer.IdentitySource, userID)
+	byUser, err := u.identity(customer.IdentitySource, userID)
 	if err != nil {
 		return nil, err
 	}
-	byAnon, err := u.s.identity(u.ctx, u.p, customer.IdentityAnonymous, anonID)
+	byAnon, err := u.identity(customer.IdentityAnonymous, anonID)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +432,7 @@ func (u *unit) resolve(userID, anonID, email string, events ...string) (*custSta
 	default:
 		// A new userId may belong to a customer known by email (a guest
 		// order, a shop's customer webhook): attach it there.
-		if byEmail, err := u.s.identity(u.ctx, u.p, customer.IdentityEmail, email); err != nil {
+		if byEmail, err := u.identity(customer.IdentityEmail, email); err != nil {
 			return nil, err
 		} else if byEmail != "" && userID != "" {
 			if c, err = u.load(byEmail, events...); err != nil {
@@ -371,7 +453,7 @@ func (u *unit) resolve(userID, anonID, email string, events ...string) (*custSta
 		u.addIdentity(c, customer.IdentityAnonymous, anonID, true)
 	}
 	if email != "" {
-		byEmail, err := u.s.identity(u.ctx, u.p, customer.IdentityEmail, email)
+		byEmail, err := u.identity(customer.IdentityEmail, email)
 		if err != nil {
 			return nil, err
 		}
@@ -406,6 +488,7 @@ func (u *unit) addIdentity(c *custState, kind, value string, setSource bool) {
 		}
 	}
 	u.ops = append(u.ops, core.Put(core.Item{Key: customer.IdentityKey(u.p, kind, value), Version: 1, Data: []byte(c.prof.ID)}, core.IfNotExists()))
+	u.mapIdentity(customer.IdentityKey(u.p, kind, value), c.prof.ID)
 	switch kind {
 	case customer.IdentityAnonymous:
 		if !slices.Contains(c.prof.AnonymousIDs, value) {
@@ -428,16 +511,16 @@ func (u *unit) addIdentity(c *custState, kind, value string, setSource bool) {
 // alias merges the profile known as previousId into the one known as
 // userId (creating or renaming as needed).
 func (u *unit) alias(m customer.Message) error {
-	prev, err := u.s.identity(u.ctx, u.p, customer.IdentitySource, m.PreviousID)
+	prev, err := u.identity(customer.IdentitySource, m.PreviousID)
 	if err != nil {
 		return err
 	}
 	if prev == "" {
-		if prev, err = u.s.identity(u.ctx, u.p, customer.IdentityAnonymous, m.PreviousID); err != nil {
+		if prev, err = u.identity(customer.IdentityAnonymous, m.PreviousID); err != nil {
 			return err
 		}
 	}
-	target, err := u.s.identity(u.ctx, u.p, customer.IdentitySource, m.UserID)
+	target, err := u.identity(customer.IdentitySource, m.UserID)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,27 @@ type unit struct {
 	// result, when set, is what the request answers: it is recorded under
 	// the request's idempotency key in the unit's transaction.
 	result func() any
+	// identities the unit maps (to customer ids), so later messages of the
+	// same unit resolve to them before they are stored; seenIDs the
+	// deliveries it marks seen.
+	identities map[core.Key]string
+	seenIDs    map[core.Key]bool
+}
+
+// identity is Service.identity as of the unit: identities the unit adds
+// count before they are written.
+func (u *unit) identity(kind, value string) (string, error) {
+	if id, ok := u.identities[customer.IdentityKey(u.p, kind, value)]; ok && value != "" {
+		return id, nil
+	}
+	return u.s.identity(u.ctx, u.p, kind, value)
+}
+
+func (u *unit) mapIdentity(key core.Key, id string) {
+	if u.identities == nil {
+		u.identities = map[core.Key]string{}
+	}
+	u.identities[key] = id
 }
 
 // custState is one customer as read, and what the unit changes of it.
@@ -237,7 +258,7 @@ func (u *unit) commit(ctx context.Context) error {
 		}
 	}
 	if len(ops) > core.MaxTransactOps {
-		return core.Errorf(core.CodeInvalid, "this change touches %d items; at most %d fit one transaction", len(ops), core.MaxTransactOps)
+		return core.KeyedError(core.CodeInvalid, keyTooLarge, "this change touches %d items; at most %d fit one transaction", len(ops), core.MaxTransactOps)
 	}
 	if onlyChecks(ops) {
 		return nil // nothing changed: no write at all
@@ -311,11 +332,16 @@ func (u *unit) custOps(c *custState) ([]core.Op, error) {
 
 // markSeen adds the dedupe record of an inbound message to the unit.
 func (u *unit) markSeen(source, id, customerID string) {
-	if id == "" {
+	key := seenKey(u.p, source, id)
+	if id == "" || u.seenIDs[key] {
 		return
 	}
+	if u.seenIDs == nil {
+		u.seenIDs = map[core.Key]bool{}
+	}
+	u.seenIDs[key] = true
 	data, _ := json.Marshal(map[string]string{"customer_id": customerID})
-	u.ops = append(u.ops, core.Put(core.Item{Key: seenKey(u.p, source, id), Version: 1, Data: data,
+	u.ops = append(u.ops, core.Put(core.Item{Key: key, Version: 1, Data: data,
 		ExpiresAt: u.now.Add(SeenTTL).Unix()}, core.IfNotExists()))
 }
 

@@ -451,7 +451,9 @@ func (b *promoBench) costRows(name, kind string, l Latencies) error {
 	b.r.Add(Row{Measure: fmt.Sprintf("dollars per million %ss, %s", kind, name), Engine: b.cfg.Engine,
 		Value: fmt.Sprintf("$%.2f", wcu*dollarsPerMillionWRU+rcu*dollarsPerMillionRRU),
 		Note:  fmt.Sprintf("on demand: %.2f WRU × $%.3f + %.2f RRU × $%.3f", wcu, dollarsPerMillionWRU, rcu, dollarsPerMillionRRU)})
-	b.r.Note("DynamoDB units are counted from ReturnConsumedCapacity (reset before each run, divided by the operations completed); " +
+	b.r.Note("DynamoDB units are counted from ReturnConsumedCapacity (reset before each run, divided by the operations completed), " +
+		"except transactions: DynamoDB Local reports a flat 4 WCU for any TransactWriteItems call, so their units are counted by DynamoDB's rule " +
+		"(2 write units per started KB of each item; deletes and condition checks at the 1 KB minimum) from the items sent; " +
 		"dollars use on-demand prices of $0.625 per million write and $0.125 per million read request units. " +
 		"A cancelled transaction (a refused bound, a conflict) reports no consumed capacity, so where runs retry or refuse, the count is a floor. " +
 		"DynamoDB Local's latencies and throughput are the emulator's on this machine, not AWS's.")

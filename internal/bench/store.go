@@ -79,8 +79,16 @@ func Store(ctx context.Context, r *Report, engine string, s core.Store, size int
 			}
 			r.Add(Row{Measure: "capacity units per " + kind + " call", Engine: engine,
 				Value: fmt.Sprintf("%.2f WCU, %.2f RCU", u.Write/float64(u.Calls), u.Read/float64(u.Calls)),
-				Note:  fmt.Sprintf("%d calls, from ReturnConsumedCapacity", u.Calls)})
+				Note:  fmt.Sprintf("%d calls, %s", u.Calls, unitsSource(kind))})
 		}
 	}
 	return nil
+}
+
+// unitsSource says where a kind's capacity figures come from.
+func unitsSource(kind string) string {
+	if kind == "transact" {
+		return "by DynamoDB's billing rule from the items sent (2 per started KB of each item): DynamoDB Local reports a flat 4 WCU per transaction"
+	}
+	return "from ReturnConsumedCapacity"
 }
