@@ -367,7 +367,7 @@ func parseShopifyRefund(body []byte, h ShopifyHeaders) (ShopifyCall, error) {
 		Status:         customer.OrderRefunded,
 		ID:             string(r.OrderID),
 		Currency:       currency,
-		RefundedAmount: refunded,
+		Refund:         refunded,
 		Metadata:       shopifyMetadata("", h),
 		At:             at,
 	}}, nil

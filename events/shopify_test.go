@@ -84,7 +84,7 @@ func TestParseShopifyOrders(t *testing.T) {
 		}},
 		{"refunds/create", "refunds_create", customer.Order{
 			Transition: "refunded", Status: "refunded", ID: "5934123456789",
-			Currency: "USD", RefundedAmount: 2400,
+			Currency: "USD", Refund: 2400,
 			Metadata: map[string]any{"shop_domain": "example.myshopify.com"},
 			At:       at(t, "2026-03-04T20:30:00Z"),
 		}},

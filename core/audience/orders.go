@@ -121,7 +121,7 @@ func checkOrder(o customer.Order) error {
 	default:
 		probs = append(probs, fmt.Sprintf("unknown order status %q", o.Status))
 	}
-	if o.Amount < 0 || o.RefundedAmount < 0 {
+	if o.Amount < 0 || o.RefundedAmount < 0 || o.Refund < 0 {
 		probs = append(probs, "amounts must not be negative")
 	}
 	for i, it := range o.Items {
@@ -152,7 +152,7 @@ func (u *unit) order(o customer.Order) (Order, error) {
 		rec = orderRecord{Order: Order{ID: u.s.IDs.New("ord"), SourceID: o.ID, CreatedAt: u.now, Object: "order", Metadata: map[string]any{}}}
 	}
 	prevRefunded := rec.RefundedAmount
-	u.fillOrder(&rec.Order, o)
+	u.fillOrder(&rec.Order, o, isNew)
 	if o.At.After(rec.NotifiedAt) {
 		rec.NotifiedAt = o.At
 	}
@@ -199,15 +199,18 @@ func (u *unit) order(o customer.Order) (Order, error) {
 	return rec.Order, nil
 }
 
-func (u *unit) fillOrder(r *Order, o customer.Order) {
+func (u *unit) fillOrder(r *Order, o customer.Order, isNew bool) {
 	r.Status = statusOf(o)
-	r.Amount = o.Amount
+	if o.Amount > 0 || isNew {
+		r.Amount = o.Amount
+	}
 	r.Currency = firstNonEmpty(o.Currency, r.Currency)
 	r.Source = o.Source
-	if o.Transition == customer.OrderRefunded {
-		r.RefundedAmount += o.RefundedAmount // a refund notification carries this refund
-	} else if o.RefundedAmount > 0 {
-		r.RefundedAmount = o.RefundedAmount // other notifications carry the total
+	switch {
+	case o.Refund > 0:
+		r.RefundedAmount += o.Refund
+	case o.RefundedAmount > 0:
+		r.RefundedAmount = o.RefundedAmount
 	}
 	if len(o.Items) > 0 || o.Transition == customer.OrderCreated {
 		r.Items = make([]OrderItem, 0, len(o.Items))

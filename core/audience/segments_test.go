@@ -43,8 +43,9 @@ func TestOrderAggregates(t *testing.T) {
 			o.SKUs["MUG"].Orders != 2 || o.SKUs["TEE"].Quantity != 1 || o.Products["p1"] != 5 || !o.FirstAt.Equal(t0.Add(time.Hour)) {
 			t.Fatalf("after paid orders: %+v (MUG %+v)", o, o.SKUs["MUG"])
 		}
-		refund := order("1001", "e5", customer.OrderRefunded, customer.OrderRefunded, "kevin", 5000, t0.Add(4*time.Hour))
-		refund.RefundedAmount = 2000
+		// Shopify's refunds/create states this refund, not the order's total.
+		refund := order("1001", "e5", customer.OrderRefunded, customer.OrderRefunded, "kevin", 0, t0.Add(4*time.Hour))
+		refund.Refund = 2000
 		must2o(t)(svc.ApplyOrder(ctx, proj, refund))
 		must2o(t)(svc.ApplyOrder(ctx, proj, order("1002", "e6", customer.OrderCanceled, customer.OrderCanceled, "kevin", 4500, t0.Add(5*time.Hour))))
 		p = must(svc.FindCustomer(ctx, proj, "kevin"))(t)

@@ -62,10 +62,15 @@ type Order struct {
 	Status     string
 	ID         string
 	Customer   OrderCustomer
-	// Amounts are in the currency's minor units (cents).
+	// Amounts are in the currency's minor units (cents). Amount 0 on a
+	// known order means "not stated" (a refund notification carries no
+	// order total). RefundedAmount is what was refunded so far; Refund,
+	// when set, is instead the one refund this notification reports, added
+	// to what was refunded before.
 	Amount         int64
 	Currency       string
 	RefundedAmount int64
+	Refund         int64
 	Items          []OrderItem
 	DiscountCodes  []string
 	Metadata       map[string]any
