@@ -361,15 +361,15 @@ func parseShopifyRefund(body []byte, h ShopifyHeaders) (ShopifyCall, error) {
 		return ShopifyCall{}, invalidPayload("the refund has no created_at and X-Shopify-Triggered-At is missing")
 	}
 	return ShopifyCall{Order: &customer.Order{
-		Source:         SourceShopify,
-		DeliveryID:     h.DeliveryID(),
-		Transition:     customer.OrderRefunded,
-		Status:         customer.OrderRefunded,
-		ID:             string(r.OrderID),
-		Currency:       currency,
-		Refund:         refunded,
-		Metadata:       shopifyMetadata("", h),
-		At:             at,
+		Source:     SourceShopify,
+		DeliveryID: h.DeliveryID(),
+		Transition: customer.OrderRefunded,
+		Status:     customer.OrderRefunded,
+		ID:         string(r.OrderID),
+		Currency:   currency,
+		Refund:     refunded,
+		Metadata:   shopifyMetadata("", h),
+		At:         at,
 	}}, nil
 }
 
