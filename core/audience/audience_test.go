@@ -372,3 +372,28 @@ func TestBatchOfOneCustomerInOneUnit(t *testing.T) {
 		}
 	})
 }
+
+// TestDedupeLastsSevenDays: a delivery repeated 7 days later is still
+// recognised (Segment, Shopify and WooCommerce retry for less).
+func TestDedupeLastsSevenDays(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		m := track("stanley", "crossword_done", "s-1", t0)
+		must(svc.ApplyMessage(ctx, proj, m))(t)
+		o := order("77", "shp-evt-77", customer.OrderPaid, customer.OrderPaid, "stanley", 900, t0)
+		must2o(t)(svc.ApplyOrder(ctx, proj, o))
+		clock.Advance(7*24*time.Hour + 23*time.Hour)
+		if got := must(svc.ApplyMessage(ctx, proj, m))(t); !got.Duplicate {
+			t.Fatal("a message repeated after 7 days was applied again")
+		}
+		if got := must2o(t)(svc.ApplyOrder(ctx, proj, o)); !got.Duplicate {
+			t.Fatal("an order delivery repeated after 7 days was applied again")
+		}
+		p := must(svc.FindCustomer(ctx, proj, "stanley"))(t)
+		counts := must(svc.EventCounts(ctx, proj, p.ID))(t)
+		if len(counts) != 1 || counts[0].Total != 1 || p.Orders.Count != 1 {
+			t.Fatalf("counts %+v, orders %d", counts, p.Orders.Count)
+		}
+	})
+}
