@@ -343,7 +343,7 @@ func IngestCosts(ctx context.Context, r *Report, s *dynamo.Store, cfg IngestConf
 			row.Note = verdict(wcu <= targetTrackWCU) + "; " + row.Note
 			r.Add(row)
 			dollars := wcu*dollarsPerMillionWRU + rcu*dollarsPerMillionRRU
-			r.Add(Row{Measure: "DynamoDB dollars per million plain track events: " + strings.TrimPrefix(k.name, "track, plain"), Engine: cfg.Engine,
+			r.Add(Row{Measure: "DynamoDB dollars per million " + strings.Replace(k.name, "track, plain", "plain track events", 1), Engine: cfg.Engine,
 				Value: fmt.Sprintf("$%.2f", dollars), Target: "≤ $2 (with Lambda)",
 				Note: verdict(dollars <= 2) + fmt.Sprintf("; %.2f WRU × $%.3f + %.2f RRU × $%.3f; Lambda compute not included (not measured here)",
 					wcu, dollarsPerMillionWRU, rcu, dollarsPerMillionRRU)})
