@@ -397,3 +397,23 @@ func TestDedupeLastsSevenDays(t *testing.T) {
 		}
 	})
 }
+
+// TestActivityFilterReachesOlderEntries: a filtered activity listing finds
+// matching entries older than the latest page.
+func TestActivityFilterReachesOlderEntries(t *testing.T) {
+	enginetest.Run(t, nil, func(t *testing.T, s core.Store) {
+		ctx := context.Background()
+		svc := newService(t, s, nil)
+		for i := range 150 {
+			must(svc.ApplyMessage(ctx, proj, identify("phyllis", fmt.Sprintf("p%d", i), t0.Add(time.Duration(i)*time.Second), map[string]any{"n": i})))(t)
+		}
+		p := must(svc.FindCustomer(ctx, proj, "phyllis"))(t)
+		acts := must(svc.Activity(ctx, proj, p.ID, audience.ActivityFilter{Limit: 10, Type: "customer.created"}))(t)
+		if len(acts) != 1 {
+			t.Fatalf("customer.created activities = %d, want 1", len(acts))
+		}
+		if all := must(svc.Activity(ctx, proj, p.ID, audience.ActivityFilter{}))(t); len(all) != audience.MaxActivity {
+			t.Fatalf("unfiltered listing = %d entries, want %d", len(all), audience.MaxActivity)
+		}
+	})
+}

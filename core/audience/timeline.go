@@ -69,17 +69,12 @@ func (s *Service) Activity(ctx context.Context, p, custID string, f ActivityFilt
 	}
 	var out []Activity
 	for _, id := range append([]string{prof.ID}, prof.MergedFrom...) {
-		acts, err := s.activityOf(ctx, p, id, limit)
+		acts, err := s.activityOf(ctx, p, id, limit, f.keep)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, acts...)
 	}
-	out = slices.DeleteFunc(out, func(a Activity) bool {
-		return f.Type != "" && a.Type != f.Type ||
-			!f.StartDate.IsZero() && a.CreatedAt.Before(f.StartDate) ||
-			!f.EndDate.IsZero() && a.CreatedAt.After(f.EndDate)
-	})
 	slices.SortStableFunc(out, func(a, b Activity) int {
 		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 			return c
@@ -89,26 +84,49 @@ func (s *Service) Activity(ctx context.Context, p, custID string, f ActivityFilt
 	return out[:min(len(out), limit)], nil
 }
 
-func (s *Service) activityOf(ctx context.Context, p, cust string, limit int) ([]Activity, error) {
+// keep reports whether a matches the filter.
+func (f ActivityFilter) keep(a Activity) bool {
+	return (f.Type == "" || a.Type == f.Type) &&
+		(f.StartDate.IsZero() || !a.CreatedAt.Before(f.StartDate)) &&
+		(f.EndDate.IsZero() || !a.CreatedAt.After(f.EndDate))
+}
+
+// maxActivityScan bounds the timeline entries one listing reads while
+// looking for entries that match its filter.
+const maxActivityScan = 2000
+
+// activityOf returns up to limit of one profile's timeline entries that
+// keep accepts (newest written first), and its events' latest occurrences.
+func (s *Service) activityOf(ctx context.Context, p, cust string, limit int, keep func(Activity) bool) ([]Activity, error) {
 	var out []Activity
-	pg, err := s.Store.Query(ctx, core.Query{PK: customer.Partition(p, cust), Prefix: "tl#", Reverse: true, Limit: limit})
-	if err != nil {
-		return nil, err
+	cursor, scanned := "", 0
+	for len(out) < limit && scanned < maxActivityScan {
+		pg, err := s.Store.Query(ctx, core.Query{PK: customer.Partition(p, cust), Prefix: "tl#", Reverse: true, Limit: 100, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range pg.Items {
+			scanned++
+			var t timelineEntry
+			if err := json.Unmarshal(it.Data, &t); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", it.Key, err)
+			}
+			if t.Data == nil {
+				t.Data = map[string]any{}
+			}
+			if t.MessageID != "" {
+				t.Data["message_id"] = t.MessageID
+			}
+			if a := (Activity{ID: strings.TrimPrefix(it.SK, "tl#"), Type: t.Type, Data: t.Data, CreatedAt: t.At, Object: "customer_activity"}); keep(a) {
+				out = append(out, a)
+			}
+		}
+		if pg.Next == "" {
+			break
+		}
+		cursor = pg.Next
 	}
-	for _, it := range pg.Items {
-		var t timelineEntry
-		if err := json.Unmarshal(it.Data, &t); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", it.Key, err)
-		}
-		if t.Data == nil {
-			t.Data = map[string]any{}
-		}
-		if t.MessageID != "" {
-			t.Data["message_id"] = t.MessageID
-		}
-		out = append(out, Activity{ID: strings.TrimPrefix(it.SK, "tl#"), Type: t.Type, Data: t.Data, CreatedAt: t.At, Object: "customer_activity"})
-	}
-	cursor := ""
+	cursor = ""
 	for {
 		pg, err := s.Store.Query(ctx, core.Query{PK: customer.Partition(p, cust), Prefix: "ev#", Limit: 100, Cursor: cursor})
 		if err != nil {
@@ -128,7 +146,9 @@ func (s *Service) activityOf(ctx context.Context, p, cust string, limit int) ([]
 				if id == "" {
 					id = fmt.Sprintf("%s#%d", st.Name, i)
 				}
-				out = append(out, Activity{ID: "evt:" + id, Type: "customer.custom_event", Data: data, CreatedAt: oc.At, Object: "customer_activity"})
+				if a := (Activity{ID: "evt:" + id, Type: "customer.custom_event", Data: data, CreatedAt: oc.At, Object: "customer_activity"}); keep(a) {
+					out = append(out, a)
+				}
 			}
 		}
 		if pg.Next == "" {
