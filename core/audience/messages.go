@@ -145,17 +145,14 @@ func (s *Service) applyTogether(ctx context.Context, p string, msgs []customer.M
 		if err != nil {
 			return nil, err
 		}
+		seen, err := s.seenAll(ctx, p, msgs, idx)
+		if err != nil {
+			return nil, err
+		}
 		for _, i := range idx {
 			m := msgs[i]
-			if u.seenIDs[seenKey(p, m.Source, m.MessageID)] {
-				continue // twice in the same call
-			}
-			dup, err := s.seen(ctx, p, m.Source, m.MessageID)
-			if err != nil {
-				return nil, err
-			}
-			if dup {
-				continue
+			if key := seenKey(p, m.Source, m.MessageID); u.seenIDs[key] || seen[key] {
+				continue // applied before, or twice in the same call
 			}
 			if err := u.message(m); err != nil {
 				return nil, fmt.Errorf("message %d (%s): %w", i, m.MessageID, err)
@@ -184,6 +181,31 @@ func (s *Service) applyTogether(ctx context.Context, p string, msgs []customer.M
 		}
 	}
 	return nil
+}
+
+// seenAll reads the dedupe records of msgs[idx] in batches.
+func (s *Service) seenAll(ctx context.Context, p string, msgs []customer.Message, idx []int) (map[core.Key]bool, error) {
+	keys := make([]core.Key, 0, len(idx))
+	dup := map[core.Key]bool{}
+	for _, i := range idx {
+		if k := seenKey(p, msgs[i].Source, msgs[i].MessageID); msgs[i].MessageID != "" && !dup[k] {
+			dup[k] = true
+			keys = append(keys, k)
+		}
+	}
+	seen := map[core.Key]bool{}
+	for len(keys) > 0 {
+		n := min(len(keys), core.MaxBatchGet)
+		got, err := s.Store.BatchGet(ctx, keys[:n])
+		if err != nil {
+			return nil, err
+		}
+		for k := range got {
+			seen[k] = true
+		}
+		keys = keys[n:]
+	}
+	return seen, nil
 }
 
 // ApplyMessage applies one message exactly once.

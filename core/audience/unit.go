@@ -41,10 +41,18 @@ type unit struct {
 // identity is Service.identity as of the unit: identities the unit adds
 // count before they are written.
 func (u *unit) identity(kind, value string) (string, error) {
-	if id, ok := u.identities[customer.IdentityKey(u.p, kind, value)]; ok && value != "" {
+	if value == "" {
+		return "", nil
+	}
+	key := customer.IdentityKey(u.p, kind, value)
+	if id, ok := u.identities[key]; ok {
 		return id, nil
 	}
-	return u.s.identity(u.ctx, u.p, kind, value)
+	id, err := u.s.identity(u.ctx, u.p, kind, value)
+	if err == nil {
+		u.mapIdentity(key, id) // read once per unit
+	}
+	return id, err
 }
 
 func (u *unit) mapIdentity(key core.Key, id string) {
