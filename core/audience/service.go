@@ -30,7 +30,6 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -94,15 +93,7 @@ func retryable(err error) bool {
 
 // backoff sleeps a jittered delay growing with attempt (1 ms … 100 ms).
 func backoff(ctx context.Context, attempt int) error {
-	d := min(time.Millisecond<<min(attempt, 7), 100*time.Millisecond)
-	t := time.NewTimer(rand.N(d) + 100*time.Microsecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return core.Backoff(ctx, attempt, time.Millisecond, 100*time.Millisecond)
 }
 
 // run builds and commits one unit of work, rebuilding it from fresh reads

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
@@ -190,13 +189,5 @@ func (s *Service) write(ctx context.Context, ops ...core.Op) error {
 
 // backoff sleeps a jittered exponential delay (5 ms … 500 ms).
 func backoff(ctx context.Context, attempt int) error {
-	d := min(5*time.Millisecond<<min(attempt, 7), 500*time.Millisecond)
-	t := time.NewTimer(rand.N(d) + time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return core.Backoff(ctx, attempt, 5*time.Millisecond, 500*time.Millisecond)
 }

@@ -22,7 +22,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"strings"
@@ -604,15 +603,7 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 
 // sleep waits a jittered exponential backoff: up to 10ms·2^attempt, capped at 1s.
 func sleep(ctx context.Context, attempt int) error {
-	d := min(10*time.Millisecond<<min(attempt, 7), time.Second)
-	t := time.NewTimer(rand.N(d) + time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return core.Backoff(ctx, attempt, 10*time.Millisecond, time.Second)
 }
 
 // mapErr maps SDK errors to the port's errors; context errors stay matchable.

@@ -262,6 +262,17 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// pathCustomer finds the customer the path's {customerId} names (an id or
+// a source_id); when there is none it has answered the request.
+func (a *API) pathCustomer(w http.ResponseWriter, r *http.Request) (customer.Profile, bool) {
+	prof, err := a.o.Audience.FindCustomer(r.Context(), proj(r), r.PathValue("customerId"))
+	if err != nil {
+		a.fail(w, r, err)
+		return prof, false
+	}
+	return prof, true
+}
+
 // customerByEmail finds the customer whose email is email (nil when none).
 func (a *API) customerByEmail(ctx context.Context, p, email string) (*customer.Profile, error) {
 	prof, found, err := a.o.Audience.FindCustomerByEmail(ctx, p, email)
@@ -283,9 +294,8 @@ func (a *API) upsertCustomer(w http.ResponseWriter, r *http.Request) {
 // event counters.
 func (a *API) getCustomer(w http.ResponseWriter, r *http.Request) {
 	ctx, p := r.Context(), proj(r)
-	prof, err := a.o.Audience.FindCustomer(ctx, p, r.PathValue("customerId"))
-	if err != nil {
-		a.fail(w, r, err)
+	prof, ok := a.pathCustomer(w, r)
+	if !ok {
 		return
 	}
 	stats, err := a.o.Audience.EventCounts(ctx, p, prof.ID)
@@ -319,11 +329,7 @@ func (a *API) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 // deletion record says what was removed.
 func (a *API) forgetCustomer(w http.ResponseWriter, r *http.Request) {
 	del, err := a.o.Audience.DeleteCustomer(r.Context(), proj(r), r.PathValue("customerId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, del)
+	serveOne(a, w, r, del, err)
 }
 
 // customerActivity is GET /v1/customers/{id}/activity (and the deprecated
@@ -355,9 +361,8 @@ func (a *API) customerActivity(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx, p := r.Context(), proj(r)
-	prof, err := a.o.Audience.FindCustomer(ctx, p, r.PathValue("customerId"))
-	if err != nil {
-		a.fail(w, r, err)
+	prof, ok := a.pathCustomer(w, r)
+	if !ok {
 		return
 	}
 	acts, err := a.o.Audience.Activity(ctx, p, prof.ID, f)
@@ -395,9 +400,8 @@ type simpleSegment struct {
 // customerSegments is GET /v1/customers/{id}/segments.
 func (a *API) customerSegments(w http.ResponseWriter, r *http.Request) {
 	ctx, p := r.Context(), proj(r)
-	prof, err := a.o.Audience.FindCustomer(ctx, p, r.PathValue("customerId"))
-	if err != nil {
-		a.fail(w, r, err)
+	prof, ok := a.pathCustomer(w, r)
+	if !ok {
 		return
 	}
 	segs, err := a.o.Audience.CustomerSegments(ctx, p, prof.ID)
@@ -449,9 +453,8 @@ func (a *API) customerRedeemables(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, p := r.Context(), proj(r)
-	prof, err := a.o.Audience.FindCustomer(ctx, p, r.PathValue("customerId"))
-	if err != nil {
-		a.fail(w, r, err)
+	prof, ok := a.pathCustomer(w, r)
+	if !ok {
 		return
 	}
 	campaigns := map[string]*promo.Campaign{}
@@ -957,11 +960,7 @@ func (a *API) createSegment(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getSegment(w http.ResponseWriter, r *http.Request) {
 	seg, err := a.o.Audience.GetSegment(r.Context(), proj(r), r.PathValue("segmentId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, seg)
+	serveOne(a, w, r, seg, err)
 }
 
 // listSegments is promorelay's GET /v1/segments, oldest first.
@@ -1450,11 +1449,7 @@ func (a *API) updateOrder(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
 	o, err := a.o.Audience.GetOrder(r.Context(), proj(r), r.PathValue("orderId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, o)
+	serveOne(a, w, r, o, err)
 }
 
 // listOrders is GET /v1/orders, newest first.

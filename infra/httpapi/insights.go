@@ -40,11 +40,7 @@ func (a *API) insightRoutes() {
 
 func (a *API) campaignSummary(w http.ResponseWriter, r *http.Request) {
 	sum, err := a.o.Promo.Summary(r.Context(), proj(r), r.PathValue("campaignId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, sum)
+	serveOne(a, w, r, sum, err)
 }
 
 func (a *API) voucherTransactions(w http.ResponseWriter, r *http.Request) {
@@ -61,11 +57,7 @@ func (a *API) createRule(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getRule(w http.ResponseWriter, r *http.Request) {
 	rule, err := a.o.Promo.GetRule(r.Context(), proj(r), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, rule)
+	serveOne(a, w, r, rule, err)
 }
 
 func (a *API) listRules(w http.ResponseWriter, r *http.Request) {

@@ -207,11 +207,7 @@ func (a *API) failImport(w http.ResponseWriter, r *http.Request, err error) {
 
 func (a *API) getAsyncAction(w http.ResponseWriter, r *http.Request) {
 	job, err := a.o.Promo.GetJob(r.Context(), proj(r), r.PathValue("asyncActionId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, job)
+	serveOne(a, w, r, job, err)
 }
 
 // listAsyncActions is GET /v1/async-actions, newest first.

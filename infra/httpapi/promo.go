@@ -197,6 +197,15 @@ func serveList[T any](a *API, w http.ResponseWriter, r *http.Request, name strin
 	WriteJSON(w, http.StatusOK, list(name, items, len(items), next))
 }
 
+// serveOne answers 200 with v when the read that produced it succeeded.
+func serveOne(a *API, w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
+}
+
 // serveNoContent answers 204 when the operation succeeded.
 func serveNoContent(a *API, w http.ResponseWriter, r *http.Request, err error) {
 	if err != nil {
@@ -220,11 +229,7 @@ func (a *API) createVoucher(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getVoucher(w http.ResponseWriter, r *http.Request) {
 	v, err := a.o.Promo.GetVoucher(r.Context(), proj(r), r.PathValue("code"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, v)
+	serveOne(a, w, r, v, err)
 }
 
 func (a *API) listVouchers(w http.ResponseWriter, r *http.Request) {
@@ -281,11 +286,7 @@ func (a *API) createCampaign(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getCampaign(w http.ResponseWriter, r *http.Request) {
 	c, err := a.o.Promo.GetCampaign(r.Context(), proj(r), r.PathValue("campaignId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, c)
+	serveOne(a, w, r, c, err)
 }
 
 func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request) {
@@ -540,11 +541,7 @@ func (a *API) listRedemptions(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getRedemption(w http.ResponseWriter, r *http.Request) {
 	red, err := a.o.Promo.GetRedemption(r.Context(), proj(r), r.PathValue("redemptionId"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, red)
+	serveOne(a, w, r, red, err)
 }
 
 // rollback is POST /v1/redemptions/{id}/rollback; reason may also come as a
