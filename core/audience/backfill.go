@@ -16,8 +16,11 @@ import (
 // A backfill brings existing customers into a new auto-update segment. It
 // walks the customer list shard by shard, re-evaluating each customer (the
 // same idempotent step the sweep uses), and checkpoints its position in
-// p#segbf#<segment> / b after every page, so a backfill interrupted by a
-// restart continues where it stopped (ResumeBackfills). Active backfills are
+// p#segbf#<segment> / b after every page and when it is stopped, so a
+// backfill interrupted by a restart continues after the last customer it
+// evaluated (ResumeBackfills). After a hard crash the customers evaluated
+// since the last checkpoint are evaluated again: memberships stay exact,
+// the Entered count may then miss those the lost stretch brought in. Active backfills are
 // listed in segbf#active / <project>#<segment>.
 
 const activeBackfills = "segbf#active"
@@ -30,8 +33,10 @@ func activeBackfillKey(p, seg string) core.Key {
 // backfillRecord is a backfill's checkpoint.
 type backfillRecord struct {
 	Backfill
-	Shard     int       `json:"shard"`
-	Cursor    string    `json:"cursor,omitempty"`
+	Shard int `json:"shard"`
+	// After is the last customer of Shard evaluated: a resumed backfill
+	// starts after it, so no customer is counted twice.
+	After     string    `json:"after,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 }
 
@@ -166,7 +171,7 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 		return err
 	}
 	version := it.Version
-	save := func(extra ...core.Op) error {
+	save := func(ctx context.Context, extra ...core.Op) error {
 		data, err := json.Marshal(rec)
 		if err != nil {
 			return err
@@ -188,28 +193,40 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 		if _, err := s.GetSegment(ctx, p, seg); errors.Is(err, core.ErrNotFound) {
 			return s.Store.Write(ctx, core.Delete(backfillKey(p, seg)), core.Delete(activeBackfillKey(p, seg)))
 		}
-		pg, err := s.Store.Query(ctx, core.Query{PK: customer.IndexPartition(p, rec.Shard), Limit: 100, Cursor: rec.Cursor})
+		q := core.Query{PK: customer.IndexPartition(p, rec.Shard), Limit: 100}
+		if rec.After != "" {
+			q.From = rec.After + "\x00" // the first key after it
+		}
+		pg, err := s.Store.Query(ctx, q)
 		if err != nil {
 			return err
 		}
 		for _, c := range pg.Items {
 			out, err := s.Reevaluate(ctx, p, c.SK)
-			if errors.Is(err, core.ErrNotFound) {
-				continue
-			}
-			if err != nil {
+			switch {
+			case err == nil:
+				rec.Processed++
+				for _, e := range out.Entered {
+					if e == seg {
+						rec.Entered++
+					}
+				}
+				rec.After = c.SK
+			case errors.Is(err, core.ErrNotFound) && ctx.Err() == nil:
+				rec.After = c.SK // deleted or merged away since it was listed
+			case ctx.Err() == nil:
 				return err
 			}
-			rec.Processed++
-			for _, e := range out.Entered {
-				if e == seg {
-					rec.Entered++
-				}
+			if ctx.Err() != nil {
+				// Stopping: keep what was done, so the resumed run neither
+				// repeats nor misses a customer's count.
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				return errors.Join(ctx.Err(), save(sctx))
 			}
 		}
-		rec.Cursor = pg.Next
 		if pg.Next == "" {
-			rec.Shard++
+			rec.Shard, rec.After = rec.Shard+1, ""
 		}
 		rec.Progress = rec.Shard * 100 / customer.IndexShards
 		var extra []core.Op
@@ -219,7 +236,7 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 			rec.FinishedAt = &now
 			extra = append(extra, core.Delete(activeBackfillKey(p, seg)))
 		}
-		if err := save(extra...); err != nil {
+		if err := save(ctx, extra...); err != nil {
 			return err
 		}
 	}

@@ -3,14 +3,17 @@ package audience_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/audience"
 	"github.com/promorelay/promorelay/core/customer"
+	"github.com/promorelay/promorelay/internal/app"
 )
 
 func order(id, delivery, transition, status, cust string, amount int64, at time.Time, items ...customer.OrderItem) customer.Order {
@@ -261,6 +264,66 @@ func TestLateOrderNotificationIgnored(t *testing.T) {
 		p := must(svc.FindCustomer(ctx, proj, "meredith"))(t)
 		if o.Status != "CANCELED" || o.Amount != 1000 || p.Orders.Count != 0 || p.Orders.TotalAmount != 0 {
 			t.Fatalf("after a late update: order %+v, aggregates %+v", o, p.Orders)
+		}
+	})
+}
+
+// stopAfterWrites is the real store, cancelling a context once it has
+// committed n writes: a process told to stop in the middle of a backfill.
+type stopAfterWrites struct {
+	core.Store
+	mu     sync.Mutex
+	n      int
+	cancel context.CancelFunc
+}
+
+func (s *stopAfterWrites) Write(ctx context.Context, ops ...core.Op) error {
+	err := s.Store.Write(ctx, ops...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && s.cancel != nil {
+		if s.n--; s.n == 0 {
+			s.cancel()
+		}
+	}
+	return err
+}
+
+// TestBackfillStoppedMidPageCountsOnce: a backfill stopped right after a
+// customer entered the segment keeps that customer in its checkpoint; the
+// resumed run neither repeats nor misses a count.
+func TestBackfillStoppedMidPageCountsOnce(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		st := &stopAfterWrites{Store: s}
+		a := app.New(st, clock)
+		t.Cleanup(func() { _ = a.Close() })
+		svc := a.Audience
+		for i := range 60 {
+			plan := "free"
+			if i%3 == 0 {
+				plan = "gold"
+			}
+			must(svc.ApplyMessage(ctx, proj, identify(fmt.Sprintf("u%d", i), fmt.Sprintf("m%d", i), t0, map[string]any{"plan": plan})))(t)
+		}
+		_ = svc.Backfills.Close() // the segment's backfill is recorded, not run
+		seg := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "Gold", Type: "auto-update",
+			Filter: json.RawMessage(`{"traits.plan":{"conditions":{"$is":["gold"]}}}`)}))(t)
+		stopCtx, cancel := context.WithCancel(ctx)
+		st.mu.Lock()
+		st.n, st.cancel = 3, cancel // stop just after the third write: a customer entering
+		st.mu.Unlock()
+		if err := svc.RunBackfill(stopCtx, proj, seg.ID, nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("stopped backfill: %v", err)
+		}
+		mid := must(svc.GetSegment(ctx, proj, seg.ID))(t)
+		if mid.Backfill.Status == audience.SyncDone || mid.Backfill.Entered == 0 {
+			t.Fatalf("the stop came too late or the stopped run kept nothing: %+v", mid.Backfill)
+		}
+		must(struct{}{}, svc.RunBackfill(ctx, proj, seg.ID, nil))(t)
+		got := must(svc.GetSegment(ctx, proj, seg.ID))(t)
+		if got.Backfill.Processed != 60 || got.Backfill.Entered != 20 || got.InitialSyncStatus != audience.SyncDone {
+			t.Fatalf("resumed backfill = %+v", got.Backfill)
 		}
 	})
 }
