@@ -24,10 +24,13 @@ type EventSchema struct {
 	Object     string              `json:"object"` // "event_schema"
 }
 
-// schemaFlushEvery is how often observed schemas are written: one write
+// SchemaFlushEvery is how often observed schemas are written: one write
 // per event name per interval, never one per event (an event name is a hot
-// item on DynamoDB). A crash loses at most the last interval's counts.
-const schemaFlushEvery = time.Second
+// item on DynamoDB). Apply flushes when the interval has passed, and a
+// process runs RunSchemaFlusher so that a quiet spell after the last event
+// does not leave observations in memory; a crash loses at most the last
+// interval's counts.
+const SchemaFlushEvery = time.Second
 
 // maxSchemaProps bounds the properties recorded per event name.
 const maxSchemaProps = 200
@@ -103,17 +106,37 @@ func jsonType(v any) string {
 
 func (s *Service) maybeFlushSchema(ctx context.Context) {
 	s.schema.mu.Lock()
-	due := s.now().Sub(s.schema.flushed) >= schemaFlushEvery
+	due := s.now().Sub(s.schema.flushed) >= SchemaFlushEvery
 	s.schema.mu.Unlock()
 	if due {
-		if err := s.FlushSchema(ctx); err != nil && s.Logger != nil {
-			s.Logger.Error("flush event schema", "err", err)
+		s.flushSchemaLogged(ctx)
+	}
+}
+
+// RunSchemaFlusher flushes pending schema observations every time tick
+// fires, until ctx ends; then it flushes once more and returns that flush's
+// error. Failures before are logged and retried at the next tick: their
+// observations are kept.
+func (s *Service) RunSchemaFlusher(ctx context.Context, tick <-chan time.Time) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return s.FlushSchema(context.WithoutCancel(ctx))
+		case <-tick:
+			s.flushSchemaLogged(ctx)
 		}
 	}
 }
 
+func (s *Service) flushSchemaLogged(ctx context.Context) {
+	if err := s.FlushSchema(ctx); err != nil && s.Logger != nil {
+		s.Logger.Error("flush event schema", "err", err)
+	}
+}
+
 // FlushSchema writes the pending schema observations. Call it on shutdown;
-// Apply calls it at most every schemaFlushEvery.
+// Apply calls it at most every SchemaFlushEvery. Observations whose write
+// failed stay pending for the next flush.
 func (s *Service) FlushSchema(ctx context.Context) error {
 	s.schema.flushMu.Lock()
 	defer s.schema.flushMu.Unlock()
@@ -126,9 +149,45 @@ func (s *Service) FlushSchema(ctx context.Context) error {
 	for k, d := range pending {
 		if err := s.mergeSchema(ctx, k[0], d); err != nil {
 			errs = append(errs, err)
+			s.schema.keep(k, d)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// keep puts back a delta whose write failed, adding it to what was
+// observed since.
+func (r *schemaRegistry) keep(k [2]string, d *EventSchema) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[[2]string]*EventSchema{}
+	}
+	if cur := r.pending[k]; cur != nil {
+		cur.add(d)
+		return
+	}
+	r.pending[k] = d
+}
+
+// add adds delta d to e: counts summed, the seen range widened, property
+// types joined (at most maxSchemaProps properties).
+func (e *EventSchema) add(d *EventSchema) {
+	e.Count += d.Count
+	if d.FirstSeen.Before(e.FirstSeen) {
+		e.FirstSeen = d.FirstSeen
+	}
+	if d.LastSeen.After(e.LastSeen) {
+		e.LastSeen = d.LastSeen
+	}
+	for k, ts := range d.Properties {
+		if _, ok := e.Properties[k]; !ok && len(e.Properties) >= maxSchemaProps {
+			continue
+		}
+		for _, t := range ts {
+			e.Properties[k] = addType(e.Properties[k], t)
+		}
+	}
 }
 
 func (s *Service) mergeSchema(ctx context.Context, p string, d *EventSchema) error {
@@ -145,21 +204,10 @@ func (s *Service) mergeSchema(ctx context.Context, p string, d *EventSchema) err
 		case !errors.Is(err, core.ErrNotFound):
 			return err
 		}
-		cur.Count += d.Count
-		if d.FirstSeen.Before(cur.FirstSeen) {
-			cur.FirstSeen = d.FirstSeen
+		if cur.Properties == nil {
+			cur.Properties = map[string][]string{}
 		}
-		if d.LastSeen.After(cur.LastSeen) {
-			cur.LastSeen = d.LastSeen
-		}
-		for k, ts := range d.Properties {
-			if _, ok := cur.Properties[k]; !ok && len(cur.Properties) >= maxSchemaProps {
-				continue
-			}
-			for _, t := range ts {
-				cur.Properties[k] = addType(cur.Properties[k], t)
-			}
-		}
+		cur.add(d)
 		data, err := json.Marshal(cur)
 		if err != nil {
 			return err
@@ -171,8 +219,13 @@ func (s *Service) mergeSchema(ctx context.Context, p string, d *EventSchema) err
 	}
 }
 
-// Schema lists the event schemas of a project, by name.
+// Schema lists the event schemas of a project, by name. It flushes this
+// process's pending observations first, so what was just ingested here is
+// listed.
 func (s *Service) Schema(ctx context.Context, p string, limit int, cursor string) ([]EventSchema, string, error) {
+	if err := s.FlushSchema(ctx); err != nil {
+		return nil, "", err
+	}
 	pg, err := s.Store.Query(ctx, core.Query{PK: p + "#schema", Prefix: "e#", Limit: limit, Cursor: cursor})
 	if err != nil {
 		return nil, "", err

@@ -93,7 +93,7 @@ func TestUnderRuntimeInterfaceEmulator(t *testing.T) {
 // acknowledging writes into a Lambda's throwaway disk.
 func TestNewHandlerRefusesLocalEngines(t *testing.T) {
 	env := map[string]string{"PROMORELAY_STORE": "embedded", "PROMORELAY_DATA": t.TempDir()}
-	h, err := newHandler(t.Context(), func(k string) string { return env[k] }, io.Discard)
+	h, _, err := newHandler(t.Context(), func(k string) string { return env[k] }, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "PROMORELAY_STORE=dynamo") {
 		t.Fatalf("newHandler with the embedded engine = %v, %v; want an error naming PROMORELAY_STORE=dynamo", h, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/audience"
@@ -25,6 +26,9 @@ type App struct {
 	Customers *customer.Resolver
 	Promo     *promo.Service
 	Audience  *audience.Service
+
+	stopFlusher context.CancelFunc
+	flusherDone chan error
 }
 
 // New builds the services on store.
@@ -34,20 +38,32 @@ func New(store core.Store, clock core.Clock) *App {
 	}
 	ids := core.NewIDs(clock, nil)
 	customers := &customer.Resolver{Store: store, Clock: clock, IDs: ids}
-	return &App{
+	a := &App{
 		Store: store, Clock: clock, IDs: ids,
 		Projects:  &project.Service{Store: store, Clock: clock, IDs: ids},
 		Customers: customers,
 		Promo:     &promo.Service{Store: store, Clock: clock, IDs: ids, Customers: customers, Jobs: promo.NewJobRunner()},
 		Audience:  &audience.Service{Store: store, Clock: clock, IDs: ids, Backfills: audience.NewBackfills()},
 	}
+	// Event schema observations are written every SchemaFlushEvery, also
+	// when no further event arrives to trigger the write.
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopFlusher, a.flusherDone = cancel, make(chan error, 1)
+	go func() {
+		t := time.NewTicker(audience.SchemaFlushEvery)
+		defer t.Stop()
+		a.flusherDone <- a.Audience.RunSchemaFlusher(ctx, t.C)
+	}()
+	return a
 }
 
-// Close stops the background jobs; unfinished ones stay IN_PROGRESS and are
-// resumed by the next process (ResumeJobs).
+// Close stops the background jobs (unfinished ones stay IN_PROGRESS and are
+// resumed by the next process, see ResumeJobs) and writes the pending event
+// schema observations. Call it once.
 func (a *App) Close() error {
 	err := errors.Join(a.Promo.Jobs.Close(), a.Audience.Backfills.Close())
-	return errors.Join(err, a.Audience.FlushSchema(context.Background()))
+	a.stopFlusher()
+	return errors.Join(err, <-a.flusherDone) // the flusher flushes once more as it stops
 }
 
 // HTTPOptions are the HTTP adapter's settings that are not services.

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -312,5 +313,58 @@ func TestStoryOrderWebhook(t *testing.T) {
 				"webhook-id", "msg_story_1", "webhook-timestamp", fmt.Sprint(ts.Unix()), "webhook-signature", sig)
 		}
 		ss.michael(keys.ProjectID, "michael", seg, 1)
+	})
+}
+
+// TestEventSchemaFlushedWhenQuiet: the event schema of the last event before
+// a quiet spell reaches the store without a further event or a read of the
+// schema (the app's flusher writes it within about SchemaFlushEvery).
+func TestEventSchemaFlushedWhenQuiet(t *testing.T) {
+	enginetest.Run(t, nil, func(t *testing.T, s core.Store) {
+		ss := newStoryServer(t, s)
+		keys, err := ss.app.Projects.CreateKeys(context.Background(), "quiet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first event of a process is written at once; the second,
+		// within SchemaFlushEvery of it, waits for the flusher.
+		for _, event := range []string{"signed_up", "review_left"} {
+			body := []byte(`{"userId":"michael","event":"` + event + `","properties":{"rating":5}}`)
+			req, err := http.NewRequest("POST", ss.url+"/v1/track", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.SetBasicAuth(keys.SegmentWriteKey, "")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("track: %d", resp.StatusCode)
+			}
+		}
+		key := core.Key{PK: keys.ProjectID + "#schema", SK: "e#review_left"}
+		deadline := time.Now().Add(20 * audience.SchemaFlushEvery)
+		for {
+			it, err := s.Get(context.Background(), key)
+			if err == nil {
+				var e audience.EventSchema
+				if err := json.Unmarshal(it.Data, &e); err != nil {
+					t.Fatal(err)
+				}
+				if e.Count != 1 || !slices.Equal(e.Properties["rating"], []string{"number"}) {
+					t.Fatalf("schema = %+v", e)
+				}
+				return
+			}
+			if !errors.Is(err, core.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the schema of review_left was not written within %v of a quiet spell", 20*audience.SchemaFlushEvery)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 }
