@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -33,6 +34,20 @@ func (g *IDs) New(prefix string) string {
 	id := ulid.MustNew(ulid.Timestamp(g.clock.Now()), g.src)
 	g.mu.Unlock()
 	return prefix + "_" + lower(id.String())
+}
+
+// IDTimeBound is prefix + "_" + the time part of the ids made at t's
+// millisecond: every id of that prefix made earlier sorts below it, every
+// id made at or after that millisecond above it.
+func IDTimeBound(prefix string, t time.Time) string {
+	var id ulid.ULID
+	switch {
+	case t.Before(time.UnixMilli(0)):
+		return prefix + "_" // below every id
+	case id.SetTime(ulid.Timestamp(t)) != nil:
+		return prefix + "_~" // past ULID time: above every id
+	}
+	return prefix + "_" + lower(id.String()[:10])
 }
 
 func lower(s string) string {

@@ -12,6 +12,18 @@ import (
 // in the cursor. keep filters items (nil keeps all); a filtered page may be
 // shorter than limit while more follows.
 func MergeNewest(ctx context.Context, st Store, partitions []string, limit int, cursor string, keep func(Item) bool) ([]Item, string, error) {
+	return MergeRange(ctx, st, partitions, SortRange{}, limit, cursor, keep)
+}
+
+// SortRange narrows a merged listing to sort keys From..To (inclusive;
+// empty is unbounded) and orders it oldest first when Oldest is set.
+type SortRange struct {
+	From, To string
+	Oldest   bool
+}
+
+// MergeRange is MergeNewest over the sort keys of rng, in its order.
+func MergeRange(ctx context.Context, st Store, partitions []string, rng SortRange, limit int, cursor string, keep func(Item) bool) ([]Item, string, error) {
 	pos := make([]string, len(partitions)) // "" start, "-" done, else a store cursor
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -26,7 +38,7 @@ func MergeNewest(ctx context.Context, st Store, partitions []string, limit int, 
 			exhausted[i] = true
 			continue
 		}
-		pg, err := st.Query(ctx, Query{PK: pk, Reverse: true, Limit: limit, Cursor: pos[i]})
+		pg, err := st.Query(ctx, Query{PK: pk, From: rng.From, To: rng.To, Reverse: !rng.Oldest, Limit: limit, Cursor: pos[i]})
 		if err != nil {
 			return nil, "", err
 		}
@@ -37,7 +49,7 @@ func MergeNewest(ctx context.Context, st Store, partitions []string, limit int, 
 	for consumed := 0; consumed < limit; consumed++ {
 		best := -1
 		for i, h := range heads {
-			if taken[i] < len(h) && (best < 0 || h[taken[i]].SK > heads[best][taken[best]].SK) {
+			if taken[i] < len(h) && (best < 0 || (h[taken[i]].SK > heads[best][taken[best]].SK) != rng.Oldest) {
 				best = i
 			}
 		}

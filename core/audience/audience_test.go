@@ -267,7 +267,7 @@ func TestAliasMerges(t *testing.T) {
 		if a.ID != b.ID || b.Traits["plan"] != "basic" || b.Name != "Angela" {
 			t.Fatalf("after alias: old %s new %+v", a.ID, b)
 		}
-		list, _ := must3(t)(svc.ListCustomers(ctx, proj, 10, ""))
+		list, _ := must3(t)(svc.ListCustomers(ctx, proj, audience.CustomerRange{}, 10, ""))
 		if len(list) != 1 {
 			t.Fatalf("%d customers listed after merge, want 1", len(list))
 		}
@@ -351,7 +351,7 @@ func TestBatchOfOneCustomerInOneUnit(t *testing.T) {
 				t.Fatalf("round %d: %d duplicates, want %d (%+v)", round, dups, want, out)
 			}
 		}
-		list, _ := must3(t)(svc.ListCustomers(ctx, proj, 10, ""))
+		list, _ := must3(t)(svc.ListCustomers(ctx, proj, audience.CustomerRange{}, 10, ""))
 		if len(list) != 2 {
 			t.Fatalf("%d customers, want ryan and kelly", len(list))
 		}

@@ -193,13 +193,34 @@ func (s *Service) FindCustomer(ctx context.Context, p, ref string) (customer.Pro
 	return s.findCustomer(ctx, p, ref)
 }
 
-// ListCustomers lists a project's customers, newest first.
-func (s *Service) ListCustomers(ctx context.Context, p string, limit int, cursor string) ([]customer.Profile, string, error) {
+// CustomerRange narrows a customer listing to those created strictly
+// after CreatedAfter and strictly before CreatedBefore (zero: unbounded),
+// oldest first when Oldest is set (newest first otherwise).
+type CustomerRange struct {
+	CreatedAfter, CreatedBefore time.Time
+	Oldest                      bool
+}
+
+// ListCustomers lists a project's customers in rng. Customer ids are
+// time-ordered, so the bounds are key ranges over the customer list (a
+// millisecond wider each side, the ids' precision), and the profiles read
+// are then held to the exact bounds.
+func (s *Service) ListCustomers(ctx context.Context, p string, rng CustomerRange, limit int, cursor string) ([]customer.Profile, string, error) {
 	parts := make([]string, customer.IndexShards)
 	for i := range parts {
 		parts[i] = customer.IndexPartition(p, i)
 	}
-	items, next, err := core.MergeNewest(ctx, s.Store, parts, limit, cursor, nil)
+	keys := core.SortRange{Oldest: rng.Oldest}
+	if !rng.CreatedAfter.IsZero() {
+		keys.From = core.IDTimeBound(customer.IDPrefix, rng.CreatedAfter.Add(-time.Millisecond))
+	}
+	if !rng.CreatedBefore.IsZero() {
+		keys.To = core.IDTimeBound(customer.IDPrefix, rng.CreatedBefore.Add(time.Millisecond))
+	}
+	if keys.From != "" && keys.To != "" && keys.From > keys.To {
+		return nil, "", nil
+	}
+	items, next, err := core.MergeRange(ctx, s.Store, parts, keys, limit, cursor, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -211,6 +232,10 @@ func (s *Service) ListCustomers(ctx context.Context, p string, limit int, cursor
 		}
 		if err != nil {
 			return nil, "", err
+		}
+		if !rng.CreatedAfter.IsZero() && !prof.CreatedAt.After(rng.CreatedAfter) ||
+			!rng.CreatedBefore.IsZero() && !prof.CreatedAt.Before(rng.CreatedBefore) {
+			continue
 		}
 		out = append(out, prof)
 	}

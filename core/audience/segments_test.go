@@ -325,3 +325,61 @@ func TestBackfillStoppedMidPageCountsOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestListCustomersByCreation: the customer list in both orders, bounded by
+// creation time exactly (customers created at a bound are outside it),
+// paged with the cursor.
+func TestListCustomersByCreation(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		var created []time.Time // customer i was created at created[i]
+		for i := range 12 {
+			// Half a millisecond apart: bounds fall inside the ids' precision.
+			clock.Advance(500 * time.Microsecond)
+			created = append(created, clock.Now())
+			must(svc.ApplyMessage(ctx, proj, identify(fmt.Sprintf("c%02d", i), fmt.Sprintf("m%d", i), clock.Now(), nil)))(t)
+		}
+		list := func(rng audience.CustomerRange, limit int) []string {
+			var out []string
+			cursor := ""
+			for {
+				page, next := must3(t)(svc.ListCustomers(ctx, proj, rng, limit, cursor))
+				for _, p := range page {
+					out = append(out, p.SourceID)
+				}
+				if next == "" {
+					return out
+				}
+				cursor = next
+			}
+		}
+		names := func(from, to int, step int) []string {
+			var out []string
+			for i := from; i != to; i += step {
+				out = append(out, fmt.Sprintf("c%02d", i))
+			}
+			return out
+		}
+		for _, c := range []struct {
+			name string
+			rng  audience.CustomerRange
+			want []string
+		}{
+			{"all newest first", audience.CustomerRange{}, names(11, -1, -1)},
+			{"all oldest first", audience.CustomerRange{Oldest: true}, names(0, 12, 1)},
+			{"after c03", audience.CustomerRange{CreatedAfter: created[3]}, names(11, 3, -1)},
+			{"before c05, oldest first", audience.CustomerRange{CreatedBefore: created[5], Oldest: true}, names(0, 5, 1)},
+			{"between c02 and c07", audience.CustomerRange{CreatedAfter: created[2], CreatedBefore: created[7]}, names(6, 2, -1)},
+			{"a nanosecond after c04", audience.CustomerRange{CreatedAfter: created[4].Add(time.Nanosecond), Oldest: true}, names(5, 12, 1)},
+			{"empty range", audience.CustomerRange{CreatedAfter: created[6], CreatedBefore: created[6]}, nil},
+			{"inverted range", audience.CustomerRange{CreatedAfter: created[9], CreatedBefore: created[2]}, nil},
+		} {
+			for _, limit := range []int{1, 5, 100} {
+				if got := list(c.rng, limit); !slices.Equal(got, c.want) {
+					t.Errorf("%s, pages of %d: %v, want %v", c.name, limit, got, c.want)
+				}
+			}
+		}
+	})
+}

@@ -115,7 +115,7 @@ func (u *unit) load(id string, extra ...string) (*custState, error) {
 // create adds a new customer to the unit.
 func (u *unit) create(sourceID string) *custState {
 	c := &custState{
-		prof:  customer.Profile{ID: u.s.IDs.New("cust"), SourceID: sourceID, CreatedAt: u.now, Object: "customer"},
+		prof:  customer.Profile{ID: u.s.IDs.New(customer.IDPrefix), SourceID: sourceID, CreatedAt: u.now, Object: "customer"},
 		isNew: true, dirty: true, listed: true, events: map[string]*eventState{},
 	}
 	c.tl = append(c.tl, timelineEntry{Type: "customer.created", At: u.now})

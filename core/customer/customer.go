@@ -98,6 +98,9 @@ func sourceKey(project, sourceID string) core.Key {
 	return IdentityKey(project, IdentitySource, sourceID)
 }
 
+// IDPrefix starts every customer id ("cust_" + a ULID).
+const IDPrefix = "cust"
+
 // IndexShards spreads the list of a project's customers over partitions.
 const IndexShards = 16
 
@@ -157,7 +160,7 @@ func (r *Resolver) Resolve(ctx context.Context, project string, ref Ref) (Profil
 		if !errors.Is(err, core.ErrNotFound) {
 			return Profile{}, err
 		}
-		p := Profile{ID: r.IDs.New("cust"), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
+		p := Profile{ID: r.IDs.New(IDPrefix), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
 			Metadata: ref.Metadata, CreatedAt: r.Clock.Now().UTC(), Object: "customer"}
 		ops, err := CreateOps(project, p)
 		if err != nil {
@@ -242,7 +245,7 @@ func (r *Resolver) Prepare(ctx context.Context, project string, ref Ref) (Profil
 	if err == nil || !errors.Is(err, core.ErrNotFound) {
 		return p, nil, err
 	}
-	p = Profile{ID: r.IDs.New("cust"), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
+	p = Profile{ID: r.IDs.New(IDPrefix), SourceID: ref.SourceID, Name: ref.Name, Email: ref.Email, Phone: ref.Phone,
 		Metadata: ref.Metadata, CreatedAt: r.Clock.Now().UTC(), Object: "customer"}
 	ops, err := CreateOps(project, p)
 	return p, ops, err

@@ -206,23 +206,48 @@ func viewCustomers(ps []customer.Profile) []customerView {
 	return out
 }
 
-// listCustomers is GET /v1/customers: newest first, filtered by email or
-// segment_id (both cheap lookups); the reference's other filters and
-// orders are refused.
+// listCustomers is GET /v1/customers: newest first (or oldest first with
+// order=created_at), filtered by email, segment_id and creation time
+// (created_at[after], created_at[before], and starting_after given as a
+// date, the reference's date cursor). The reference's name, city and
+// updated_at filters and its other orders need indexes promorelay does not
+// keep: they are refused.
 func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
-	const served = "customers are filtered by email and segment_id only"
-	err := errors.Join(refuseParams(r, served, "city", "name", "created_at", "updated_at"), checkOrder(r, "-created_at"))
+	const served = "customers are filtered by email, segment_id and created_at only"
+	q := r.URL.Query()
+	var rng audience.CustomerRange
+	err := errors.Join(refuseParams(r, served, "city", "name", "updated_at"), checkOrder(r, "-created_at", "created_at"),
+		queryTimes(r, map[string]*time.Time{"created_at[after]": &rng.CreatedAfter, "created_at[before]": &rng.CreatedBefore}))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ctx, p, q := r.Context(), proj(r), r.URL.Query()
+	rng.Oldest = q.Get("order") == "created_at"
+	// starting_after is the reference's date cursor, or promorelay's
+	// opaque one (more_starting_after) when it is not a date.
+	if after, err := time.Parse(time.RFC3339, q.Get("starting_after")); err == nil {
+		bound := &rng.CreatedBefore
+		if rng.Oldest {
+			bound = &rng.CreatedAfter
+		}
+		if bound.IsZero() || (after.Before(*bound) != rng.Oldest) {
+			*bound = after
+		}
+		q.Del("starting_after")
+		r = r.Clone(r.Context())
+		r.URL.RawQuery = q.Encode()
+	}
+	inRange := func(p customer.Profile) bool {
+		return (rng.CreatedAfter.IsZero() || p.CreatedAt.After(rng.CreatedAfter)) &&
+			(rng.CreatedBefore.IsZero() || p.CreatedAt.Before(rng.CreatedBefore))
+	}
+	ctx, p := r.Context(), proj(r)
 	email, seg := q.Get("email"), q.Get("segment_id")
 	switch {
 	case email != "":
 		serveList(a, w, r, "customers", func(int, string) ([]customerView, string, error) {
 			prof, err := a.customerByEmail(ctx, p, email)
-			if err != nil || prof == nil {
+			if err != nil || prof == nil || !inRange(*prof) {
 				return nil, "", err
 			}
 			if seg != "" {
@@ -236,6 +261,10 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
 			return []customerView{viewCustomer(*prof)}, "", nil
 		})
 	case seg != "":
+		if rng.Oldest {
+			a.fail(w, r, core.KeyedError(core.CodeInvalid, keyUnsupported, "order=created_at is not supported with segment_id; a segment's members are listed in their own order"))
+			return
+		}
 		serveList(a, w, r, "customers", func(limit int, cursor string) ([]customerView, string, error) {
 			ids, next, err := a.o.Audience.Members(ctx, p, seg, limit, cursor)
 			if err != nil {
@@ -250,13 +279,15 @@ func (a *API) listCustomers(w http.ResponseWriter, r *http.Request) {
 				if err != nil {
 					return nil, "", err
 				}
-				out = append(out, viewCustomer(prof))
+				if inRange(prof) {
+					out = append(out, viewCustomer(prof))
+				}
 			}
 			return out, next, nil
 		})
 	default:
 		serveList(a, w, r, "customers", func(limit int, cursor string) ([]customerView, string, error) {
-			ps, next, err := a.o.Audience.ListCustomers(ctx, p, limit, cursor)
+			ps, next, err := a.o.Audience.ListCustomers(ctx, p, rng, limit, cursor)
 			return viewCustomers(ps), next, err
 		})
 	}
@@ -352,13 +383,9 @@ func (a *API) customerActivity(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := audience.ActivityFilter{Limit: audience.MaxActivity, Type: q.Get("type")}
-	for param, at := range map[string]*time.Time{"start_date": &f.StartDate, "end_date": &f.EndDate} {
-		if s := q.Get(param); s != "" {
-			if *at, err = time.Parse(time.RFC3339, s); err != nil {
-				a.fail(w, r, core.KeyedError(core.CodeInvalid, "invalid_payload", "%s must be an ISO 8601 date-time such as 2025-06-01T00:00:00Z", param))
-				return
-			}
-		}
+	if err := queryTimes(r, map[string]*time.Time{"start_date": &f.StartDate, "end_date": &f.EndDate}); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	ctx, p := r.Context(), proj(r)
 	prof, ok := a.pathCustomer(w, r)

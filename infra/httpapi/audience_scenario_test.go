@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/promorelay/promorelay/core/audience"
 	"github.com/promorelay/promorelay/core/customer"
@@ -85,10 +86,13 @@ func (s *scenario) customers(ids *audienceIDs) {
 			"source_id": "aud-frank", "description": "Prefers email", "metadata": obj{"tier": "gold"},
 		}),
 		expect: map[string]any{"id": ids.frank, "name": "Frank Example", "description": "Prefers email", "metadata.tier": "gold"}})
+	frankAt := s.timeField(ex, "created_at")
+	s.h.clock.Advance(time.Second) // grace is created after frank
 	ex = s.ok("customers_create_second", srv("POST", "/v1/customers", obj{
 		"source_id": "aud-grace", "name": "Grace Example", "email": "grace@example.com",
 	}))
 	ids.grace = s.field(ex, "id")
+	graceAt := s.timeField(ex, "created_at")
 	s.do(step{name: "customers_get_by_source_id", want: http.StatusOK, req: srv("GET", "/v1/customers/aud-frank", nil),
 		expect: map[string]any{"id": ids.frank, "address.city": "Warsaw"},
 		own:    map[string]any{"event_counts": map[string]any{}}})
@@ -102,6 +106,23 @@ func (s *scenario) customers(ids *audienceIDs) {
 	// would make its golden change from run to run.)
 	s.do(step{name: "customers_list", want: http.StatusOK, req: srv("GET", "/v1/customers?limit=100", nil),
 		expect: map[string]any{"has_more": false, "customers.0.id": ids.grace, "customers.1.id": ids.frank}})
+	// Creation-time bounds are exact (a customer created at a bound is
+	// outside it); starting_after given as a date is the reference's cursor.
+	at := func(t time.Time) string { return url.QueryEscape(t.Format(time.RFC3339Nano)) }
+	s.do(step{name: "customers_list_created_between", want: http.StatusOK, writes: writesNothing,
+		req: srv("GET", "/v1/customers?created_at[after]="+at(frankAt)+"&created_at[before]="+at(graceAt.Add(time.Microsecond)), nil),
+		expect: map[string]any{"total": 1, "has_more": false, "customers.0.id": ids.grace}})
+	s.do(step{name: "customers_list_oldest_first", want: http.StatusOK, writes: writesNothing,
+		req: srv("GET", "/v1/customers?order=created_at&created_at[after]="+at(frankAt.Add(-time.Microsecond))+
+			"&created_at[before]="+at(graceAt.Add(time.Microsecond)), nil),
+		expect: map[string]any{"total": 2, "customers.0.id": ids.frank, "customers.1.id": ids.grace}})
+	s.do(step{name: "customers_list_date_cursor", want: http.StatusOK, writes: writesNothing,
+		req:    srv("GET", "/v1/customers?starting_after="+at(graceAt)+"&created_at[after]="+at(frankAt.Add(-time.Microsecond)), nil),
+		expect: map[string]any{"total": 1, "customers.0.id": ids.frank}})
+	s.refusedOwn("customers_list_bad_date", http.StatusBadRequest, "invalid_payload",
+		srv("GET", "/v1/customers?created_at[after]=yesterday", nil))
+	s.refusedOwn("customers_list_updated_at_filter", http.StatusBadRequest, "unsupported_parameter",
+		srv("GET", "/v1/customers?updated_at[after]=2025-01-01T00:00:00Z", nil))
 	s.do(step{name: "customers_list_by_email", want: http.StatusOK,
 		req:    srv("GET", "/v1/customers?email="+url.QueryEscape("FRANK@example.com"), nil),
 		expect: map[string]any{"total": 1, "customers.0.id": ids.frank}})
@@ -439,7 +460,7 @@ func (h *harness) snapshotAudience(tb testing.TB, out map[string]any) {
 	aud := h.app.Audience
 	var custs []customer.Profile
 	for cursor := ""; ; {
-		page, next, err := aud.ListCustomers(ctx, p, 100, cursor)
+		page, next, err := aud.ListCustomers(ctx, p, audience.CustomerRange{}, 100, cursor)
 		if err != nil {
 			tb.Fatalf("snapshot: list customers: %v", err)
 		}

@@ -524,6 +524,16 @@ func (s *scenario) refused(name string, want int, refKey string, rq request) *ex
 	return s.do(step{name: name, req: rq, want: want, refKey: refKey, writes: writesNothing})
 }
 
+// timeField returns the RFC 3339 time at path in the exchange's JSON body.
+func (s *scenario) timeField(ex *exchange, path ...any) time.Time {
+	s.t.Helper()
+	t, err := time.Parse(time.RFC3339Nano, s.field(ex, path...))
+	if err != nil {
+		s.t.Fatalf("%s: %v", ex.step.name, err)
+	}
+	return t
+}
+
 // field returns the string at path in the exchange's JSON body, failing the
 // test when it is not there: later steps depend on it.
 func (s *scenario) field(ex *exchange, path ...any) string {

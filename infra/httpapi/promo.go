@@ -184,6 +184,27 @@ func pageWalk[T any](r *http.Request, fetch func(limit int, cursor string) ([]T,
 	return fetch(limit, cursor)
 }
 
+// queryTimes reads the query parameters named in params as ISO 8601 (RFC
+// 3339) date-times; a parameter that is absent leaves its time unchanged.
+func queryTimes(r *http.Request, params map[string]*time.Time) error {
+	q := r.URL.Query()
+	var errs []error
+	for param, at := range params {
+		v := q.Get(param)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			errs = append(errs, core.KeyedError(core.CodeInvalid, "invalid_payload",
+				"%s must be an ISO 8601 date-time such as 2025-06-01T00:00:00Z", param))
+			continue
+		}
+		*at = t
+	}
+	return errors.Join(errs...)
+}
+
 // serveList answers a list endpoint: Voucherify's envelope around one page.
 func serveList[T any](a *API, w http.ResponseWriter, r *http.Request, name string, fetch func(limit int, cursor string) ([]T, string, error)) {
 	items, next, err := pageWalk(r, fetch)
@@ -506,15 +527,9 @@ func (a *API) listRedemptions(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Campaign = camp.ID
 	}
-	for param, at := range map[string]*time.Time{"created_at[after]": &f.After, "created_at[before]": &f.Before} {
-		if v := q.Get(param); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				a.fail(w, r, core.Errorf(core.CodeInvalid, "%s must be an RFC 3339 time", param))
-				return
-			}
-			*at = t
-		}
+	if err := queryTimes(r, map[string]*time.Time{"created_at[after]": &f.After, "created_at[before]": &f.Before}); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	if c := q.Get("customer"); c != "" {
 		cust, err := a.o.Promo.Customers.Find(r.Context(), proj(r), customerRef(c))
