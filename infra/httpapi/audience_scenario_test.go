@@ -110,7 +110,7 @@ func (s *scenario) customers(ids *audienceIDs) {
 	// outside it); starting_after given as a date is the reference's cursor.
 	at := func(t time.Time) string { return url.QueryEscape(t.Format(time.RFC3339Nano)) }
 	s.do(step{name: "customers_list_created_between", want: http.StatusOK, writes: writesNothing,
-		req: srv("GET", "/v1/customers?created_at[after]="+at(frankAt)+"&created_at[before]="+at(graceAt.Add(time.Microsecond)), nil),
+		req:    srv("GET", "/v1/customers?created_at[after]="+at(frankAt)+"&created_at[before]="+at(graceAt.Add(time.Microsecond)), nil),
 		expect: map[string]any{"total": 1, "has_more": false, "customers.0.id": ids.grace}})
 	s.do(step{name: "customers_list_oldest_first", want: http.StatusOK, writes: writesNothing,
 		req: srv("GET", "/v1/customers?order=created_at&created_at[after]="+at(frankAt.Add(-time.Microsecond))+
