@@ -35,21 +35,29 @@ const maxReported = 20
 // e.g. "filter.filters[1].orders.total_amount.conditions.$more_than:
 // expects a number".
 func Compile(raw json.RawMessage) (*Filter, error) {
+	return compile(raw, parseField, func(problems []string) error {
+		return invalid(KeyInvalidFilter, "segment filter", problems)
+	})
+}
+
+// compile compiles a filter whose field names resolve reads; fail makes
+// the error of a refused filter from its problems.
+func compile(raw json.RawMessage, resolve func(name string) (field, string), fail func([]string) error) (*Filter, error) {
 	if len(raw) > MaxBytes {
-		return nil, invalid([]string{fmt.Sprintf("filter: larger than %d bytes", MaxBytes)})
+		return nil, fail([]string{fmt.Sprintf("filter: larger than %d bytes", MaxBytes)})
 	}
 	if !json.Valid(raw) {
 		var v any
 		err := json.Unmarshal(raw, &v)
-		return nil, invalid([]string{"filter: malformed JSON: " + err.Error()})
+		return nil, fail([]string{"filter: malformed JSON: " + err.Error()})
 	}
-	c := &compiler{events: map[string]bool{}}
+	c := &compiler{events: map[string]bool{}, resolve: resolve}
 	root := c.node("filter", raw, 1)
 	if c.conds > MaxConditions {
 		c.problems = slices.Insert(c.problems, 0, fmt.Sprintf("filter: more than %d conditions (%d)", MaxConditions, c.conds))
 	}
 	if len(c.problems) > 0 {
-		return nil, invalid(c.problems)
+		return nil, fail(c.problems)
 	}
 	f := &Filter{raw: slices.Clone(raw), root: root, terms: c.terms, relative: c.relative}
 	for ev := range c.events {
@@ -59,17 +67,19 @@ func Compile(raw json.RawMessage) (*Filter, error) {
 	return f, nil
 }
 
-func invalid(problems []string) error {
+// invalid is the error refusing a filter (what names it) for problems.
+func invalid(key, what string, problems []string) error {
 	msg := strings.Join(problems[:min(len(problems), maxReported)], "; ")
 	if len(problems) > maxReported {
 		msg += fmt.Sprintf("; and %d more", len(problems)-maxReported)
 	}
-	return core.KeyedError(core.CodeInvalid, KeyInvalidFilter, "invalid segment filter: %s", msg)
+	return core.KeyedError(core.CodeInvalid, key, "invalid %s: %s", what, msg)
 }
 
 // compiler collects the problems of one filter and what the compiled
 // filter needs to know about the whole tree.
 type compiler struct {
+	resolve  func(name string) (field, string)
 	problems []string
 	conds    int
 	terms    []*term
@@ -143,7 +153,7 @@ func (c *compiler) node(path string, raw json.RawMessage, depth int) *node {
 }
 
 func (c *compiler) term(path, name string, raw json.RawMessage) *term {
-	f, problem := parseField(name)
+	f, problem := c.resolve(name)
 	if problem != "" {
 		c.problem(path, "%s", problem)
 		return nil

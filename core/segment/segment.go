@@ -143,6 +143,7 @@ func (f *Filter) MarshalJSON() ([]byte, error) {
 type env struct {
 	p      *customer.Profile
 	events map[string]*customer.EventStats
+	rec    *Record // record filters (CompileRecords) read this instead
 	now    time.Time
 }
 
