@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/promorelay/promorelay/core"
@@ -43,53 +42,29 @@ type backfillRecord struct {
 // Backfills runs backfills in the background. Close stops them; the
 // checkpoints let the next process resume them.
 type Backfills struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	closed bool
+	workers *core.Workers
 	// Observe, when set, sees every checkpoint (tests, CLI progress).
 	Observe func(p, seg string, b Backfill)
 }
 
 // NewBackfills returns a runner for background backfills.
-func NewBackfills() *Backfills {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Backfills{ctx: ctx, cancel: cancel}
-}
+func NewBackfills() *Backfills { return &Backfills{workers: core.NewWorkers()} }
 
-func (b *Backfills) start(fn func(ctx context.Context)) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return false
-	}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		fn(b.ctx)
-	}()
-	return true
-}
+func (b *Backfills) start(fn func(ctx context.Context)) bool { return b.workers.Go(fn) }
 
 // Wait blocks until the running backfills finish. A nil runner has none.
 func (b *Backfills) Wait() {
 	if b != nil {
-		b.wg.Wait()
+		b.workers.Wait()
 	}
 }
 
 // Close cancels the running backfills and waits for them. A nil runner
 // has nothing to close.
 func (b *Backfills) Close() error {
-	if b == nil {
-		return nil
+	if b != nil {
+		b.workers.Close()
 	}
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-	b.cancel()
-	b.wg.Wait()
 	return nil
 }
 

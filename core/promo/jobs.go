@@ -173,50 +173,29 @@ type JobRunner struct {
 	// starting jobs.
 	Observe func(Job)
 
-	id     string
-	ctx    context.Context
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
+	id      string
+	workers *core.Workers
 }
 
 // NewJobRunner returns a runner ready to start jobs.
 func NewJobRunner() *JobRunner {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	ctx, cancel := context.WithCancel(context.Background())
-	return &JobRunner{id: "runner_" + hex.EncodeToString(b[:]), ctx: ctx, cancel: cancel}
+	return &JobRunner{id: "runner_" + hex.EncodeToString(b[:]), workers: core.NewWorkers()}
 }
 
 // goJob runs fn in a goroutine the runner waits for; false when closed.
-func (r *JobRunner) goJob(fn func(ctx context.Context)) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return false
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		fn(r.ctx)
-	}()
-	return true
-}
+func (r *JobRunner) goJob(fn func(ctx context.Context)) bool { return r.workers.Go(fn) }
 
 // Wait blocks until every job started so far has finished. It must not race
 // with requests starting jobs (tests call it between steps).
-func (r *JobRunner) Wait() { r.wg.Wait() }
+func (r *JobRunner) Wait() { r.workers.Wait() }
 
 // Close stops the runner: it refuses new jobs, cancels the running ones and
 // waits for their goroutines. Interrupted jobs stay unfinished in the store,
 // exactly as after a crash, for ResumeJobs to take over.
 func (r *JobRunner) Close() error {
-	r.mu.Lock()
-	r.closed = true
-	r.mu.Unlock()
-	r.cancel()
-	r.wg.Wait()
+	r.workers.Close()
 	return nil
 }
 
