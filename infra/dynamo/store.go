@@ -57,6 +57,12 @@ type Config struct {
 	CreateTable bool
 	// Clock decides which items have expired. Default: the system clock.
 	Clock core.Clock
+	// KeepExpired leaves DynamoDB's own deletion of expired items off on a
+	// table CreateTable creates. For tests whose Clock is not the wall
+	// clock: DynamoDB (and DynamoDB Local) deletes items by the wall clock,
+	// at times of its choosing, which would remove items still live on
+	// Clock. The store hides expired items by Clock either way.
+	KeepExpired bool
 	// MaxAttempts bounds the attempts of one request on throttling and on
 	// transaction conflicts. Default 10.
 	MaxAttempts int
@@ -137,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	})
 	s := &Store{db: client, table: aws.String(cfg.Table), clock: cfg.Clock, attempts: cfg.MaxAttempts}
 	if cfg.CreateTable {
-		if err := s.ensureTable(ctx); err != nil {
+		if err := s.ensureTable(ctx, !cfg.KeepExpired); err != nil {
 			return nil, err
 		}
 	}
@@ -159,8 +165,9 @@ func isLoopback(endpoint string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ensureTable creates the table if it does not exist and waits until it is active.
-func (s *Store) ensureTable(ctx context.Context) error {
+// ensureTable creates the table if it does not exist and waits until it is
+// active; nativeTTL turns DynamoDB's deletion of expired items on.
+func (s *Store) ensureTable(ctx context.Context, nativeTTL bool) error {
 	_, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: s.table})
 	var nf *types.ResourceNotFoundException
 	switch {
@@ -189,6 +196,9 @@ func (s *Store) ensureTable(ctx context.Context) error {
 	w := dynamodb.NewTableExistsWaiter(s.db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: s.table}, time.Minute); err != nil {
 		return fmt.Errorf("dynamo: wait for table %s: %w", *s.table, err)
+	}
+	if !nativeTTL {
+		return nil
 	}
 	_, err = s.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               s.table,

@@ -42,6 +42,9 @@ func Dynamo(t testing.TB, clock core.Clock) core.Store {
 		CreateTable: true,
 		Clock:       clock,
 		MaxAttempts: 20,
+		// A test clock is not the wall clock that DynamoDB Local deletes
+		// expired items by.
+		KeepExpired: clock != nil,
 	})
 	if err != nil {
 		t.Fatal(err)
