@@ -109,3 +109,20 @@ func ResolveIdempotency(ctx context.Context, s Store, err error, idemIndex int) 
 	}
 	return err
 }
+
+// WriteRecorded writes ops as one transaction together with the request's
+// idempotency record of result (when the context carries a key), so a
+// retried request answers the first one's result: a replay comes back as
+// *Replayed.
+func WriteRecorded(ctx context.Context, s Store, now time.Time, result any, ops ...Op) error {
+	op, ok, err := IdempotencyOp(ctx, now, result)
+	if err != nil {
+		return err
+	}
+	idem := -1
+	if ok {
+		idem = len(ops)
+		ops = append(ops, op)
+	}
+	return ResolveIdempotency(ctx, s, s.Write(ctx, ops...), idem)
+}

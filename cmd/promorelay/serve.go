@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/promorelay/promorelay/core"
+	"github.com/promorelay/promorelay/core/export"
 	"github.com/promorelay/promorelay/core/promo"
 	"github.com/promorelay/promorelay/infra/config"
 	"github.com/promorelay/promorelay/internal/app"
@@ -80,6 +81,16 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Logger.Error("resuming segment backfills failed", "err", err)
 	} else if n > 0 {
 		m.Logger.Info("resumed segment backfills", "count", n)
+	}
+	m.App.Exports.Logger = m.Logger
+	exportStale := time.Duration(0)
+	if m.Config.Store == config.EngineDynamo {
+		exportStale = export.StaleAfter
+	}
+	if n, err := m.App.Exports.Resume(ctx, exportStale); err != nil {
+		m.Logger.Error("resuming unfinished exports failed", "err", err)
+	} else if n > 0 {
+		m.Logger.Info("resumed unfinished exports", "count", n)
 	}
 	m.startSweeps()
 	m.server = &http.Server{

@@ -236,16 +236,7 @@ func (s *Service) addAuto(ctx context.Context, p string, seg Segment) error {
 // writeRecorded writes ops with the request's idempotency record of
 // result, so a retried request answers the first one's result.
 func (s *Service) writeRecorded(ctx context.Context, result any, ops []core.Op) error {
-	op, ok, err := core.IdempotencyOp(ctx, s.now(), result)
-	if err != nil {
-		return err
-	}
-	idem := -1
-	if ok {
-		idem = len(ops)
-		ops = append(ops, op)
-	}
-	return core.ResolveIdempotency(ctx, s.Store, s.Store.Write(ctx, ops...), idem)
+	return core.WriteRecorded(ctx, s.Store, s.now(), result, ops...)
 }
 
 func (s *Service) rawDefs(ctx context.Context, p string) ([]autoDef, int64, error) {

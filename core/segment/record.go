@@ -97,3 +97,7 @@ func presentValue(v any) any {
 	}
 	return v
 }
+
+// Lookup finds key in m as filters do: the key itself, else a dotted path
+// into nested objects. It returns nil when absent.
+func Lookup(m map[string]any, key string) any { return lookup(m, key) }

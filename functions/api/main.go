@@ -62,6 +62,9 @@ func newHandler(ctx context.Context, getenv func(string) string, logOut io.Write
 	// within the request for up to 5 s and stay checkpointed beyond that.
 	_ = a.Audience.Backfills.Close()
 	a.Audience.Backfills, a.Audience.InlineBackfillFor = nil, 5*time.Second
+	// Exports run within the request that creates them, for the same reason.
+	a.Exports.Workers.Close()
+	a.Exports.Workers = nil
 	return a.Handler(app.HTTPOptions{
 		Engine: cfg.Store, Logger: cfg.Logger(logOut), AdminToken: cfg.AdminToken,
 	}), a, nil

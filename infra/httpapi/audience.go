@@ -73,8 +73,6 @@ func (a *API) audienceRoutes() {
 	srv("POST /v1/events", a.trackEvent)
 	srv("GET /v1/event-schema", a.eventSchema)
 
-	// POST /v1/orders/export is not served: it needs export objects and a
-	// download endpoint promorelay does not have.
 	srv("GET /v1/orders", a.listOrders)
 	srv("POST /v1/orders", a.createOrder)
 	srv("POST /v1/orders/import", a.importOrders)

@@ -1090,8 +1090,11 @@ var (
 // routeContract is what the reference says a route answers on success.
 type routeContract struct {
 	status int
-	shape  *shape // nil: no body
+	shape  *shape // nil: no body (or a file, csvRoutes)
 }
+
+// csvRoutes answer a CSV file.
+var csvRoutes = map[string]bool{"GET /v1/exports/{exportId}/download": true}
 
 // inboundOKShape is Segment's answer to an accepted call.
 var inboundOKShape = &shape{name: "success", required: []string{"success"}, props: map[string]prop{"success": boolean()}}
@@ -1213,7 +1216,35 @@ var routeContracts = map[string]routeContract{
 	"GET /v1/orders/{orderId}": {http.StatusOK, orderShape},
 	"PUT /v1/orders/{orderId}": {http.StatusOK, orderShape},
 	"POST /v1/orders/import":   {http.StatusOK, asyncActionShape},
+
+	"POST /v1/orders/export":              {http.StatusOK, exportShape},
+	"POST /v1/exports":                    {http.StatusOK, exportShape},
+	"GET /v1/exports":                     {http.StatusOK, exportListShape},
+	"GET /v1/exports/{exportId}":          {http.StatusOK, exportShape},
+	"DELETE /v1/exports/{exportId}":       {http.StatusNoContent, nil},
+	"GET /v1/exports/{exportId}/download": {http.StatusOK, nil},
 }
+
+// exportShape: Export Scheduled Base with Export Orders (the reference's
+// order export answer); GET answers the same object in later statuses.
+var exportShape = &shape{
+	name:     "export",
+	required: []string{"id", "object", "created_at", "status", "result", "user_id", "exported_object"},
+	props: map[string]prop{
+		"id": str(), "object": oneOf("export"), "created_at": dateTime(),
+		"status": oneOf("SCHEDULED", "IN_PROGRESS", "DONE", "ERROR"), "channel": str(),
+		"result": anyObject().orNull(), "user_id": str().orNull(), "exported_object": oneOf("order"),
+		"parameters": object(&shape{name: "export.parameters", props: map[string]prop{
+			"order":  oneOf("-created_at", "created_at", "-updated_at", "updated_at", "-status", "status"),
+			"fields": arrayOf(str()), "filters": anyObject(),
+		}}),
+	},
+}
+
+// exportListShape is promorelay's list of exports.
+var exportListShape = &shape{name: "export_list", required: []string{"object", "data_ref", "exports", "total"},
+	props: map[string]prop{"object": oneOf("list"), "data_ref": oneOf("exports"), "exports": arrayOf(object(exportShape)),
+		"total": integer(), "has_more": boolean()}}
 
 // refKeyStatus is the status the reference's examples give each error key.
 var refKeyStatus = map[string]int{
@@ -1448,6 +1479,10 @@ func TestContract(t *testing.T) {
 			// A different answer altogether: its body is not the reference's.
 		case ex.Status >= 400:
 			r.checkError(ex)
+		case csvRoutes[ex.Route]:
+			if ct := ex.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+				r.addf("Content-Type %q, want a CSV file", ct)
+			}
 		case ex.refShape != nil:
 			r.check("body", ex.JSON, ex.refShape)
 		case contract.shape != nil:

@@ -52,14 +52,15 @@ type goldenResponse struct {
 // code_configs use the prefixes SUM-, GV- and RND- with six random
 // characters), timestamps, request ids and API tokens.
 var volatile = regexp.MustCompile(
-	`\b(camp|pub|r|rr|cust|evt|proj|app|capp|vtx|val|asgm|ssn|aa|seg|ord|del|act|msg)_[0-9a-z]{26}\b` +
+	`\b(camp|pub|r|rr|cust|evt|proj|app|capp|vtx|val|asgm|ssn|aa|seg|ord|del|act|msg|exp)_[0-9a-z]{26}\b` +
 		`|\bv_[0-9a-z]+\b` + // voucher ids name their code in base32
 
 		`|\b(SUM|GV|RND)-[0-9A-Za-z]{6}\b` +
 		`|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})` +
 		`|\br-[0-9a-f]{16}\b` +
 		`|\bwk_[0-9a-f]{48}\b|\bwhsec_[A-Za-z0-9+/]{43}=` +
-		`|\b[0-9a-f]{48}\b`)
+		`|\b[0-9a-f]{48}\b` +
+		`|http://127\.0\.0\.1:\d+`) // the test server (export links)
 
 // normalizer replaces volatile values with placeholders. Ids and codes are
 // numbered by first appearance over the whole scenario, so the same object
@@ -86,6 +87,8 @@ func (n *normalizer) text(s string) string {
 			return "<write_key>"
 		case strings.HasPrefix(m, "whsec_"):
 			return "<webhook_secret>"
+		case strings.HasPrefix(m, "http://"):
+			return "<server>"
 		}
 		if p, ok := n.seen[m]; ok {
 			return p

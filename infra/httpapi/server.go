@@ -17,6 +17,7 @@ import (
 
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/audience"
+	"github.com/promorelay/promorelay/core/export"
 	"github.com/promorelay/promorelay/core/project"
 	"github.com/promorelay/promorelay/core/promo"
 )
@@ -30,6 +31,7 @@ type Options struct {
 	Projects *project.Service
 	Promo    *promo.Service
 	Audience *audience.Service
+	Exports  *export.Service
 	// RatePerSecond and RateBurst bound each API key's request rate.
 	RatePerSecond float64
 	RateBurst     int
@@ -67,6 +69,9 @@ func New(o Options) http.Handler {
 	if o.Projects != nil && o.Audience != nil {
 		a.audienceRoutes()
 		a.inboundRoutes()
+	}
+	if o.Projects != nil && o.Exports != nil {
+		a.exportRoutes()
 	}
 	if o.Projects != nil {
 		a.mux.HandleFunc("POST /admin/v1/projects/{name}/keys", a.admin(a.createKeys))

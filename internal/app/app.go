@@ -12,6 +12,7 @@ import (
 	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/audience"
 	"github.com/promorelay/promorelay/core/customer"
+	"github.com/promorelay/promorelay/core/export"
 	"github.com/promorelay/promorelay/core/project"
 	"github.com/promorelay/promorelay/core/promo"
 	"github.com/promorelay/promorelay/infra/httpapi"
@@ -26,6 +27,7 @@ type App struct {
 	Customers *customer.Resolver
 	Promo     *promo.Service
 	Audience  *audience.Service
+	Exports   *export.Service
 
 	stopFlusher context.CancelFunc
 	flusherDone chan error
@@ -45,6 +47,8 @@ func New(store core.Store, clock core.Clock) *App {
 		Promo:     &promo.Service{Store: store, Clock: clock, IDs: ids, Customers: customers, Jobs: promo.NewJobRunner()},
 		Audience:  &audience.Service{Store: store, Clock: clock, IDs: ids, Backfills: audience.NewBackfills()},
 	}
+	a.Exports = &export.Service{Store: store, Clock: clock, IDs: ids, Workers: core.NewWorkers(),
+		Sources: map[string]export.Source{"order": a.Audience.OrderExport()}}
 	// Event schema observations are written every SchemaFlushEvery, also
 	// when no further event arrives to trigger the write.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,6 +66,9 @@ func New(store core.Store, clock core.Clock) *App {
 // schema observations. Call it once.
 func (a *App) Close() error {
 	err := errors.Join(a.Promo.Jobs.Close(), a.Audience.Backfills.Close())
+	if a.Exports.Workers != nil {
+		a.Exports.Workers.Close()
+	}
 	a.stopFlusher()
 	return errors.Join(err, <-a.flusherDone) // the flusher flushes once more as it stops
 }
@@ -77,6 +84,6 @@ type HTTPOptions struct {
 func (a *App) Handler(o HTTPOptions) http.Handler {
 	return httpapi.New(httpapi.Options{
 		Store: a.Store, Engine: o.Engine, Logger: o.Logger, Clock: a.Clock,
-		Projects: a.Projects, Promo: a.Promo, Audience: a.Audience, AdminToken: o.AdminToken,
+		Projects: a.Projects, Promo: a.Promo, Audience: a.Audience, Exports: a.Exports, AdminToken: o.AdminToken,
 	})
 }
