@@ -81,16 +81,8 @@ func (a *API) decode(w http.ResponseWriter, r *http.Request, v any) (context.Con
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &te):
-			return nil, core.KeyedError(core.CodeInvalid, "invalid_payload", "field %s: expected %s, got %s", te.Field, te.Type, te.Value)
-		case errors.As(err, &se):
-			return nil, core.KeyedError(core.CodeInvalid, "invalid_payload", "malformed JSON at byte %d", se.Offset)
-		}
-		return nil, core.KeyedError(core.CodeInvalid, "invalid_payload", "malformed request body: %v", err)
+	if err := decodeJSON(body, v); err != nil {
+		return nil, err
 	}
 	return ctx, nil
 }
