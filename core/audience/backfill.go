@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,8 +77,18 @@ func (s *Service) startBackfill(ctx context.Context, p, seg string) (*Backfill, 
 	if err != nil {
 		return nil, err
 	}
+	// A backfill started again (the segment's filter changed) supersedes a
+	// running one: the new record's version is above every version the
+	// running one checkpoints against, so that one stops at its next
+	// checkpoint.
+	version := int64(1)
+	if it, err := s.Store.Get(ctx, backfillKey(p, seg)); err == nil {
+		version = it.Version + 1
+	} else if !errors.Is(err, core.ErrNotFound) {
+		return nil, err
+	}
 	err = s.Store.Write(ctx,
-		core.Put(core.Item{Key: backfillKey(p, seg), Version: 1, Data: data}),
+		core.Put(core.Item{Key: backfillKey(p, seg), Version: version, Data: data}),
 		core.Put(core.Item{Key: activeBackfillKey(p, seg), Version: 1}))
 	if err != nil {
 		return nil, err
@@ -153,6 +164,9 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 		}
 		ops := append([]core.Op{core.Put(core.Item{Key: backfillKey(p, seg), Version: version + 1, Data: data}, core.IfVersion(version))}, extra...)
 		if err := s.Store.Write(ctx, ops...); err != nil {
+			if errors.Is(err, core.ErrConditionFailed) {
+				return errSuperseded
+			}
 			return fmt.Errorf("checkpoint backfill %s: %w", seg, err)
 		}
 		version++
@@ -181,10 +195,11 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 			switch {
 			case err == nil:
 				rec.Processed++
-				for _, e := range out.Entered {
-					if e == seg {
-						rec.Entered++
-					}
+				if slices.Contains(out.Entered, seg) {
+					rec.Entered++
+				}
+				if slices.Contains(out.Left, seg) {
+					rec.Left++
 				}
 				rec.After = c.SK
 			case errors.Is(err, core.ErrNotFound) && ctx.Err() == nil:
@@ -197,7 +212,10 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 				// repeats nor misses a customer's count.
 				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				defer cancel()
-				return errors.Join(ctx.Err(), save(sctx))
+				if err := save(sctx); err != nil && !errors.Is(err, errSuperseded) {
+					return errors.Join(ctx.Err(), err)
+				}
+				return ctx.Err()
 			}
 		}
 		if pg.Next == "" {
@@ -211,12 +229,18 @@ func (s *Service) RunBackfill(ctx context.Context, p, seg string, progress func(
 			rec.FinishedAt = &now
 			extra = append(extra, core.Delete(activeBackfillKey(p, seg)))
 		}
-		if err := save(ctx, extra...); err != nil {
+		if err := save(ctx, extra...); errors.Is(err, errSuperseded) {
+			return nil // a newer run of this backfill goes on
+		} else if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// errSuperseded stops a backfill run whose checkpoint was replaced by a
+// newer run's.
+var errSuperseded = errors.New("backfill superseded")
 
 // backfillState returns seg's backfill progress, nil when it has none.
 func (s *Service) backfillState(ctx context.Context, p, seg string) (*Backfill, error) {

@@ -53,13 +53,15 @@ type Segment struct {
 }
 
 // Backfill is a segment backfill's progress: Progress is the percentage of
-// the customer list walked, Processed the customers evaluated so far and
-// Entered those that entered the segment.
+// the customer list walked, Processed the customers evaluated so far,
+// Entered those that entered the segment and Left those that left it (after
+// a change of its filter).
 type Backfill struct {
 	Status     string     `json:"status"`
 	Progress   int        `json:"progress"`
 	Processed  int64      `json:"processed"`
 	Entered    int64      `json:"entered"`
+	Left       int64      `json:"left"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
@@ -207,6 +209,120 @@ func (s *Service) CreateSegment(ctx context.Context, p string, in SegmentInput) 
 	}
 	seg.Backfill = bf
 	return seg, nil
+}
+
+// SegmentUpdate is promorelay's PUT /v1/segments/{id}: a new name and, for
+// an auto-update segment, a new filter. What is omitted stays.
+type SegmentUpdate struct {
+	Name   *string         `json:"name"`
+	Filter json.RawMessage `json:"filter"`
+}
+
+// UpdateSegment renames a segment or changes an auto-update segment's
+// filter. A new filter decides every change of a customer from the update
+// on, and a backfill re-evaluates the existing customers: those it no
+// longer matches leave (customer.segment.left), those it now matches enter.
+// It fails with core.CodeInvalid (key invalid_segment or the filter's) and
+// core.CodeNotFound, writing nothing then.
+func (s *Service) UpdateSegment(ctx context.Context, p, id string, in SegmentUpdate) (Segment, error) {
+	var probs []string
+	if in.Name != nil {
+		if n := strings.TrimSpace(*in.Name); n == "" || len(n) > 200 {
+			probs = append(probs, "name: required, at most 200 characters")
+		} else {
+			in.Name = &n
+		}
+	}
+	newFilter := len(in.Filter) > 0 && string(in.Filter) != "null"
+	if in.Name == nil && !newFilter {
+		probs = append(probs, "give a name or a filter to change")
+	}
+	if len(probs) > 0 {
+		return Segment{}, core.KeyedError(core.CodeInvalid, "invalid_segment", "%s", strings.Join(probs, "; "))
+	}
+	if newFilter {
+		if _, err := segment.Compile(in.Filter); err != nil {
+			return Segment{}, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		seg, changed, err := s.updateSegment(ctx, p, id, in, newFilter)
+		if err == nil && changed {
+			seg.Backfill, err = s.startBackfill(ctx, p, id)
+		}
+		if err == nil || !retryable(err) || attempt > 20 {
+			return seg, err
+		}
+	}
+}
+
+// updateSegment writes one attempt of UpdateSegment; changed says whether
+// the filter is new.
+func (s *Service) updateSegment(ctx context.Context, p, id string, in SegmentUpdate, newFilter bool) (Segment, bool, error) {
+	it, err := s.Store.Get(ctx, segmentKey(p, id))
+	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
+		return Segment{}, false, core.Errorf(core.CodeNotFound, "cannot find segment with id %s", id)
+	}
+	if err != nil {
+		return Segment{}, false, err
+	}
+	var seg Segment
+	if err := json.Unmarshal(it.Data, &seg); err != nil {
+		return seg, false, err
+	}
+	if newFilter && seg.Type != SegmentAuto {
+		return Segment{}, false, core.KeyedError(core.CodeInvalid, "invalid_segment", "filter: only an auto-update segment has a filter")
+	}
+	changed := newFilter && !sameJSON(seg.Filter, in.Filter)
+	if in.Name != nil {
+		seg.Name = *in.Name
+	}
+	if newFilter {
+		seg.Filter = in.Filter
+	}
+	if changed {
+		seg.InitialSyncStatus = SyncInProgress
+	}
+	data, err := json.Marshal(seg)
+	if err != nil {
+		return seg, false, err
+	}
+	ops := []core.Op{
+		core.Put(core.Item{Key: segmentKey(p, id), Version: it.Version + 1, Data: data}, core.IfVersion(it.Version)),
+		core.Put(core.Item{Key: segmentListKey(p, id), Version: 1, Data: []byte(seg.Name)}),
+	}
+	if seg.Type == SegmentAuto {
+		defs, version, err := s.rawDefs(ctx, p)
+		if err != nil {
+			return seg, false, err
+		}
+		for i := range defs {
+			if defs[i].ID == id {
+				defs[i].Name, defs[i].Filter = seg.Name, seg.Filter
+			}
+		}
+		ops = append(ops, defsOp(p, defs, version))
+	}
+	if err := s.writeRecorded(ctx, seg, ops); err != nil {
+		return seg, false, err
+	}
+	if !changed {
+		bf, err := s.backfillState(ctx, p, id)
+		seg.Backfill = bf
+		return seg, false, err
+	}
+	return seg, true, nil
+}
+
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
 }
 
 // addAuto stores an auto-update segment and adds it to the definitions

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -379,6 +380,107 @@ func TestListCustomersByCreation(t *testing.T) {
 				if got := list(c.rng, limit); !slices.Equal(got, c.want) {
 					t.Errorf("%s, pages of %d: %v, want %v", c.name, limit, got, c.want)
 				}
+			}
+		}
+	})
+}
+
+// TestSegmentUpdate: a rename changes no membership; a new filter applies
+// to later changes at once and a backfill re-evaluates existing customers,
+// who leave (one customer.segment.left each) or enter as it now decides;
+// a second change while the first backfill runs supersedes it.
+func TestSegmentUpdate(t *testing.T) {
+	run(t, func(t *testing.T, s core.Store, clock *core.ManualClock) {
+		ctx := context.Background()
+		svc := newService(t, s, clock)
+		seg := reviewers(t, svc)
+		svc.Backfills.Wait()
+		for i, reviews := range []int{1, 2, 3, 1} {
+			for j := range reviews {
+				must(svc.ApplyMessage(ctx, proj, track(fmt.Sprintf("r%d", i), "review_left", fmt.Sprintf("r%d-%d", i, j), t0)))(t)
+			}
+		}
+		name := "  Frequent reviewers "
+		renamed := must(svc.UpdateSegment(ctx, proj, seg.ID, audience.SegmentUpdate{Name: &name}))(t)
+		if renamed.Name != "Frequent reviewers" || renamed.Backfill == nil || renamed.Backfill.Status != audience.SyncDone {
+			t.Fatalf("renamed = %+v %+v", renamed, renamed.Backfill)
+		}
+		if n := len(outbox(t, s)["customer.segment.left"]); n != 0 {
+			t.Fatalf("a rename made %d customers leave", n)
+		}
+
+		filter := func(min int) audience.SegmentUpdate {
+			return audience.SegmentUpdate{Filter: json.RawMessage(fmt.Sprintf(`{"events.review_left.count":{"conditions":{"$more_than_equal":[%d]}}}`, min))}
+		}
+		membersOf := func() []string {
+			t.Helper()
+			ids, _ := must2(t)(svc.Members(ctx, proj, seg.ID, 100, ""))
+			var names []string
+			for _, id := range ids {
+				names = append(names, must(svc.Customer(ctx, proj, id))(t).SourceID)
+			}
+			slices.Sort(names)
+			return names
+		}
+		// ≥ 3: r0, r1 and r3 leave.
+		must(svc.UpdateSegment(ctx, proj, seg.ID, filter(3)))(t)
+		svc.Backfills.Wait()
+		got := must(svc.GetSegment(ctx, proj, seg.ID))(t)
+		if got.Backfill.Status != audience.SyncDone || got.Backfill.Processed != 4 || got.Backfill.Left != 3 || got.Backfill.Entered != 0 {
+			t.Fatalf("backfill after the change = %+v", got.Backfill)
+		}
+		if m := membersOf(); !slices.Equal(m, []string{"r2"}) {
+			t.Fatalf("members = %v, want r2", m)
+		}
+		// ≥ 2: r1 enters again.
+		must(svc.UpdateSegment(ctx, proj, seg.ID, filter(2)))(t)
+		svc.Backfills.Wait()
+		if m := membersOf(); !slices.Equal(m, []string{"r1", "r2"}) {
+			t.Fatalf("members = %v, want r1 and r2", m)
+		}
+		ob := outbox(t, s)
+		if l, e := len(ob["customer.segment.left"]), len(ob["customer.segment.entered"]); l != 3 || e != 5 {
+			t.Fatalf("%d left and %d entered events, want 3 and 5 (four at first, r1 again)", l, e)
+		}
+		// A later change is decided by the new filter, under the new name.
+		must(svc.ApplyMessage(ctx, proj, track("r3", "review_left", "r3-again", t0)))(t)
+		var renamedEntries []string
+		for _, e := range outbox(t, s)["customer.segment.entered"] {
+			if data, _ := json.Marshal(e); strings.Contains(string(data), "Frequent reviewers") {
+				renamedEntries = append(renamedEntries, string(data))
+			}
+		}
+		if len(renamedEntries) != 2 || !slices.ContainsFunc(renamedEntries, func(d string) bool { return strings.Contains(d, `"source_id":"r3"`) }) {
+			t.Fatalf("entries under the new name = %v, want r1's and r3's", renamedEntries)
+		}
+		// Two changes in a row: the second backfill supersedes the first;
+		// memberships follow the last filter.
+		must(svc.UpdateSegment(ctx, proj, seg.ID, filter(1)))(t)
+		must(svc.UpdateSegment(ctx, proj, seg.ID, filter(3)))(t)
+		svc.Backfills.Wait()
+		if m := membersOf(); !slices.Equal(m, []string{"r2"}) {
+			t.Fatalf("members after two changes = %v, want r2", m)
+		}
+		if got := must(svc.GetSegment(ctx, proj, seg.ID))(t); got.Backfill.Status != audience.SyncDone || got.Backfill.Processed != 4 {
+			t.Fatalf("backfill after two changes = %+v", got.Backfill)
+		}
+
+		// Refused, writing nothing: no change named, a static segment's
+		// filter, a filter that does not compile, an unknown segment.
+		static := must(svc.CreateSegment(ctx, proj, audience.SegmentInput{Name: "List", Type: "static"}))(t)
+		for _, c := range []struct {
+			id  string
+			in  audience.SegmentUpdate
+			key string
+		}{
+			{seg.ID, audience.SegmentUpdate{}, "invalid_segment"},
+			{static.ID, audience.SegmentUpdate{Filter: json.RawMessage(`{"traits.plan":{"conditions":{"$is":"gold"}}}`)}, "invalid_segment"},
+			{seg.ID, audience.SegmentUpdate{Filter: json.RawMessage(`{"traits.plan":{"conditions":{"$nope":1}}}`)}, "invalid_segment_filter"},
+			{"seg_unknown", audience.SegmentUpdate{Name: &name}, "not_found"},
+		} {
+			_, err := svc.UpdateSegment(ctx, proj, c.id, c.in)
+			if core.ErrorKey(err) != c.key {
+				t.Errorf("update %+v: %v, want %s", c.in, err, c.key)
 			}
 		}
 	})

@@ -66,6 +66,7 @@ func (a *API) audienceRoutes() {
 	srv("GET /v1/segments", a.listSegments)
 	srv("POST /v1/segments/importCSV", a.importSegmentCSV)
 	srv("GET /v1/segments/{segmentId}", a.getSegment)
+	srv("PUT /v1/segments/{segmentId}", a.updateSegment)
 	srv("DELETE /v1/segments/{segmentId}", a.deleteSegment)
 	srv("GET /v1/segments/{segmentId}/customers", a.segmentMembers)
 	srv("GET /v1/segments/{segmentId}/backfill", a.segmentBackfill)
@@ -993,6 +994,15 @@ func (a *API) listSegments(w http.ResponseWriter, r *http.Request) {
 	serveList(a, w, r, "segments", func(limit int, cursor string) ([]audience.Segment, string, error) {
 		return a.o.Audience.ListSegments(r.Context(), proj(r), limit, cursor)
 	})
+}
+
+// updateSegment is promorelay's PUT /v1/segments/{id}: a new name or
+// filter; a new filter re-evaluates the existing customers in the
+// background (progress in backfill).
+func (a *API) updateSegment(w http.ResponseWriter, r *http.Request) {
+	run(a, w, r, http.StatusOK, func(ctx context.Context, in audience.SegmentUpdate) (audience.Segment, error) {
+		return a.o.Audience.UpdateSegment(ctx, proj(r), r.PathValue("segmentId"), in)
+	}, nil)
 }
 
 func (a *API) deleteSegment(w http.ResponseWriter, r *http.Request) {

@@ -191,6 +191,33 @@ func (s *scenario) segments(ids *audienceIDs) {
 		own: map[string]any{"total": 2, "data.0.id": ids.frank, "data.1.id": ids.grace}})
 	s.do(step{name: "segments_customers_auto", want: http.StatusOK, req: srv("GET", "/v1/segments/"+ids.poland+"/customers", nil),
 		own: map[string]any{"total": 1, "data.0.id": ids.frank}})
+	// promorelay's PUT: a rename keeps the members; a new filter re-evaluates
+	// every customer in the background (frank leaves, then comes back).
+	s.do(step{name: "segments_update_rename", want: http.StatusOK,
+		req:    srv("PUT", "/v1/segments/"+ids.poland, obj{"name": "Polish customers"}),
+		expect: map[string]any{"id": ids.poland, "name": "Polish customers", "type": "auto-update"},
+		own:    map[string]any{"backfill.status": "DONE", "backfill.entered": 1}})
+	s.do(step{name: "segments_update_filter", want: http.StatusOK,
+		req:    srv("PUT", "/v1/segments/"+ids.poland, obj{"filter": obj{"address.country": obj{"conditions": obj{"$is": "Germany"}}}}),
+		expect: map[string]any{"initial_sync_status": "IN_PROGRESS"},
+		own:    map[string]any{"backfill.status": "IN_PROGRESS"}})
+	s.h.app.Audience.Backfills.Wait()
+	s.do(step{name: "segments_backfill_after_update", want: http.StatusOK, req: srv("GET", "/v1/segments/"+ids.poland+"/backfill", nil),
+		own: map[string]any{"status": "DONE", "entered": 0, "left": 1}})
+	s.do(step{name: "segments_update_back", want: http.StatusOK,
+		req: srv("PUT", "/v1/segments/"+ids.poland, obj{"name": "In Poland",
+			"filter": obj{"junction": "and", "address.country": obj{"conditions": obj{"$is": "Poland"}}}}),
+		expect: map[string]any{"name": "In Poland"}})
+	s.h.app.Audience.Backfills.Wait()
+	s.do(step{name: "segments_customers_after_update", want: http.StatusOK, req: srv("GET", "/v1/segments/"+ids.poland+"/customers", nil),
+		own: map[string]any{"total": 1, "data.0.id": ids.frank}})
+	s.refusedOwn("segments_update_static_filter", http.StatusBadRequest, "invalid_segment",
+		srv("PUT", "/v1/segments/"+ids.vip, obj{"filter": obj{"address.country": obj{"conditions": obj{"$is": "Poland"}}}}))
+	s.refusedOwn("segments_update_nothing", http.StatusBadRequest, "invalid_segment", srv("PUT", "/v1/segments/"+ids.poland, obj{}))
+	s.refusedOwn("segments_update_bad_filter", http.StatusBadRequest, "invalid_segment_filter",
+		srv("PUT", "/v1/segments/"+ids.poland, obj{"filter": obj{"address.country": obj{"conditions": obj{"$bogus": 1}}}}))
+	s.refused("segments_update_unknown", http.StatusNotFound, "not_found",
+		srv("PUT", "/v1/segments/"+unknownSegment, obj{"name": "Ghost"}))
 	s.do(step{name: "customers_list_by_segment", want: http.StatusOK,
 		req:    srv("GET", "/v1/customers?segment_id="+ids.vip, nil),
 		expect: map[string]any{"total": 2, "customers.0.id": ids.frank, "customers.1.id": ids.grace}})

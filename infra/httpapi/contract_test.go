@@ -1076,9 +1076,9 @@ var (
 			"data": arrayOf(object(&shape{name: "segment_member", required: []string{"id", "object"},
 				props: map[string]prop{"id": str(), "object": oneOf("customer")}}))}}
 	backfillShape = &shape{name: "segment_backfill",
-		required: []string{"segment_id", "status", "progress", "processed", "entered", "object"},
+		required: []string{"segment_id", "status", "progress", "processed", "entered", "left", "object"},
 		props: map[string]prop{"segment_id": str(), "status": oneOf("IN_PROGRESS", "DONE"), "progress": integer(),
-			"processed": integer(), "entered": integer(), "finished_at": dateTime(), "object": oneOf("segment_backfill")}}
+			"processed": integer(), "entered": integer(), "left": integer(), "finished_at": dateTime(), "object": oneOf("segment_backfill")}}
 	eventSchemaListShape = &shape{name: "event_schema_list", required: []string{"object", "data_ref", "data", "total"},
 		props: map[string]prop{"object": oneOf("list"), "data_ref": oneOf("data"), "total": integer(), "has_more": boolean(),
 			"data": arrayOf(object(&shape{name: "event_schema",
@@ -1203,6 +1203,7 @@ var routeContracts = map[string]routeContract{
 	"POST /v1/segments":                      {http.StatusOK, segmentShape},
 	"GET /v1/segments/{segmentId}":           {http.StatusOK, segmentShape},
 	"DELETE /v1/segments/{segmentId}":        {http.StatusNoContent, nil},
+	"PUT /v1/segments/{segmentId}":           {http.StatusOK, segmentShape},
 	"GET /v1/segments":                       {http.StatusOK, segmentListShape},
 	"POST /v1/segments/importCSV":            {http.StatusOK, segmentShape},
 	"GET /v1/segments/{segmentId}/customers": {http.StatusOK, segmentMembersShape},

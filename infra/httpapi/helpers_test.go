@@ -136,6 +136,7 @@ var coveredRoutes = []string{
 	"POST /v1/segments/importCSV",
 	"GET /v1/segments/{segmentId}",
 	"DELETE /v1/segments/{segmentId}",
+	"PUT /v1/segments/{segmentId}",
 	"GET /v1/segments/{segmentId}/customers",
 	"GET /v1/segments/{segmentId}/backfill",
 	"POST /v1/events",
