@@ -96,7 +96,7 @@ func backfillCommand(ctx context.Context, args []string, getenv func(string) str
 	err = a.Audience.RunBackfill(ctx, p.ID, seg, func(b audience.Backfill) {
 		if b.Progress != last {
 			last = b.Progress
-			fmt.Fprintf(stdout, "backfill %s: %3d%% (%d customers evaluated, %d entered)\n", seg, b.Progress, b.Processed, b.Entered)
+			fmt.Fprintf(stdout, "backfill %s: %3d%% (%d customers evaluated, %d entered, %d left)\n", seg, b.Progress, b.Processed, b.Entered, b.Left)
 		}
 	})
 	if err != nil {
@@ -106,6 +106,6 @@ func backfillCommand(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backfill %s: %s, %d customers evaluated, %d entered\n", seg, b.InitialSyncStatus, b.Backfill.Processed, b.Backfill.Entered)
+	fmt.Fprintf(stdout, "backfill %s: %s, %d customers evaluated, %d entered, %d left\n", seg, b.InitialSyncStatus, b.Backfill.Processed, b.Backfill.Entered, b.Backfill.Left)
 	return nil
 }
