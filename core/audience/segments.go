@@ -259,15 +259,8 @@ func (s *Service) UpdateSegment(ctx context.Context, p, id string, in SegmentUpd
 // updateSegment writes one attempt of UpdateSegment; changed says whether
 // the filter is new.
 func (s *Service) updateSegment(ctx context.Context, p, id string, in SegmentUpdate, newFilter bool) (Segment, bool, error) {
-	it, err := s.Store.Get(ctx, segmentKey(p, id))
-	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
-		return Segment{}, false, core.Errorf(core.CodeNotFound, "cannot find segment with id %s", id)
-	}
+	seg, it, err := s.loadSegment(ctx, p, id)
 	if err != nil {
-		return Segment{}, false, err
-	}
-	var seg Segment
-	if err := json.Unmarshal(it.Data, &seg); err != nil {
 		return seg, false, err
 	}
 	if newFilter && seg.Type != SegmentAuto {
@@ -450,17 +443,23 @@ func (s *Service) findCustomer(ctx context.Context, p, ref string) (customer.Pro
 	return prof, err
 }
 
-// GetSegment returns a segment with its backfill progress.
-func (s *Service) GetSegment(ctx context.Context, p, id string) (Segment, error) {
+// loadSegment reads a stored segment; core.CodeNotFound when there is none.
+func (s *Service) loadSegment(ctx context.Context, p, id string) (Segment, core.Item, error) {
 	it, err := s.Store.Get(ctx, segmentKey(p, id))
 	if errors.Is(err, core.ErrNotFound) || errors.Is(err, core.ErrInvalid) {
-		return Segment{}, core.Errorf(core.CodeNotFound, "cannot find segment with id %s", id)
+		return Segment{}, it, core.Errorf(core.CodeNotFound, "cannot find segment with id %s", id)
 	}
 	if err != nil {
-		return Segment{}, err
+		return Segment{}, it, err
 	}
 	var seg Segment
-	if err := json.Unmarshal(it.Data, &seg); err != nil {
+	return seg, it, json.Unmarshal(it.Data, &seg)
+}
+
+// GetSegment returns a segment with its backfill progress.
+func (s *Service) GetSegment(ctx context.Context, p, id string) (Segment, error) {
+	seg, _, err := s.loadSegment(ctx, p, id)
+	if err != nil {
 		return seg, err
 	}
 	if seg.Type == SegmentAuto {

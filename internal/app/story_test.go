@@ -345,7 +345,7 @@ func TestEventSchemaFlushedWhenQuiet(t *testing.T) {
 			}
 		}
 		key := core.Key{PK: keys.ProjectID + "#schema", SK: "e#review_left"}
-		deadline := time.Now().Add(20 * audience.SchemaFlushEvery)
+		deadline := time.Now().Add(3 * audience.SchemaFlushEvery)
 		for {
 			it, err := s.Get(context.Background(), key)
 			if err == nil {
@@ -362,7 +362,7 @@ func TestEventSchemaFlushedWhenQuiet(t *testing.T) {
 				t.Fatal(err)
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the schema of review_left was not written within %v of a quiet spell", 20*audience.SchemaFlushEvery)
+				t.Fatalf("the schema of review_left was not written within %v of a quiet spell", 3*audience.SchemaFlushEvery)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
