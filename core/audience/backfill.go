@@ -118,31 +118,23 @@ func (s *Service) startBackfill(ctx context.Context, p, seg string) (*Backfill, 
 
 // ResumeBackfills continues the backfills a stopped process left unfinished.
 func (s *Service) ResumeBackfills(ctx context.Context) (int, error) {
-	n, cursor := 0, ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: activeBackfills, Limit: 100, Cursor: cursor})
-		if err != nil {
-			return n, err
+	n := 0
+	err := core.Each(ctx, s.Store, core.Query{PK: activeBackfills, Limit: 100}, func(it core.Item) error {
+		p, seg, ok := strings.Cut(it.SK, "#")
+		if !ok {
+			return nil
 		}
-		for _, it := range pg.Items {
-			p, seg, ok := strings.Cut(it.SK, "#")
-			if !ok {
-				continue
+		n++
+		if s.Backfills == nil || !s.Backfills.start(func(ctx context.Context) {
+			if err := s.RunBackfill(ctx, p, seg, nil); err != nil && !errors.Is(err, context.Canceled) && s.Logger != nil {
+				s.Logger.Error("resume segment backfill", "project", p, "segment", seg, "err", err)
 			}
-			n++
-			if s.Backfills == nil || !s.Backfills.start(func(ctx context.Context) {
-				if err := s.RunBackfill(ctx, p, seg, nil); err != nil && !errors.Is(err, context.Canceled) && s.Logger != nil {
-					s.Logger.Error("resume segment backfill", "project", p, "segment", seg, "err", err)
-				}
-			}) {
-				return n, fmt.Errorf("backfills are not running")
-			}
+		}) {
+			return fmt.Errorf("backfills are not running")
 		}
-		if pg.Next == "" {
-			return n, nil
-		}
-		cursor = pg.Next
-	}
+		return nil
+	})
+	return n, err
 }
 
 // RunBackfill runs (or continues) seg's backfill in the caller's goroutine

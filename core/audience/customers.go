@@ -319,31 +319,25 @@ func (s *Service) DeleteCustomer(ctx context.Context, p, ref string) (Deletion, 
 // orders it links to.
 func (s *Service) partitionKeys(ctx context.Context, p, id string, del *Deletion) ([]core.Key, error) {
 	var keys []core.Key
-	cursor := ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: customer.Partition(p, id), Limit: core.MaxPageLimit, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range pg.Items {
-			switch {
-			case strings.HasPrefix(it.SK, "ev#"):
-				del.DataJSON["events"]++
-			case strings.HasPrefix(it.SK, "tl#"):
-				del.DataJSON["customer_events"]++
-			case strings.HasPrefix(it.SK, "ord#"):
-				del.DataJSON["orders"]++
-				if err := s.scrubOrder(ctx, p, strings.TrimPrefix(it.SK, "ord#")); err != nil {
-					return nil, err
-				}
+	err := core.Each(ctx, s.Store, core.Query{PK: customer.Partition(p, id), Limit: core.MaxPageLimit}, func(it core.Item) error {
+		switch {
+		case strings.HasPrefix(it.SK, "ev#"):
+			del.DataJSON["events"]++
+		case strings.HasPrefix(it.SK, "tl#"):
+			del.DataJSON["customer_events"]++
+		case strings.HasPrefix(it.SK, "ord#"):
+			del.DataJSON["orders"]++
+			if err := s.scrubOrder(ctx, p, strings.TrimPrefix(it.SK, "ord#")); err != nil {
+				return err
 			}
-			keys = append(keys, it.Key)
 		}
-		if pg.Next == "" {
-			return keys, nil
-		}
-		cursor = pg.Next
+		keys = append(keys, it.Key)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return keys, nil
 }
 
 // scrubOrder removes the customer's personal data from one order.

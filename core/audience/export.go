@@ -2,9 +2,7 @@ package audience
 
 import (
 	"context"
-	"errors"
 
-	"github.com/promorelay/promorelay/core"
 	"github.com/promorelay/promorelay/core/export"
 	"github.com/promorelay/promorelay/core/segment"
 )
@@ -43,32 +41,4 @@ func exportRow(o Order) segment.Record {
 		v["updated_at"] = *o.UpdatedAt
 	}
 	return segment.Record{Values: v, Metadata: o.Metadata}
-}
-
-// eachOrder calls fn with every order of the project, newest first (oldest
-// first when oldest is set), until fn fails or ctx ends.
-func (s *Service) eachOrder(ctx context.Context, p string, oldest bool, fn func(Order) error) error {
-	cursor := ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: p + "#orders", Reverse: !oldest, Limit: core.MaxPageLimit, Cursor: cursor})
-		if err != nil {
-			return err
-		}
-		for _, it := range pg.Items {
-			rec, _, err := s.loadOrder(ctx, p, string(it.Data))
-			if errors.Is(err, core.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := fn(rec.Order); err != nil {
-				return err
-			}
-		}
-		if pg.Next == "" || ctx.Err() != nil {
-			return ctx.Err()
-		}
-		cursor = pg.Next
-	}
 }

@@ -1,8 +1,6 @@
 package audience
 
 import (
-	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -118,24 +116,13 @@ func (u *unit) repoint(kind, value, to string) {
 // mergeEvents adds every event counter of from to into's.
 func (u *unit) mergeEvents(from, into *custState) error {
 	var names []string
-	cursor := ""
-	for {
-		pg, err := u.s.Store.Query(u.ctx, core.Query{PK: customer.Partition(u.p, from.prof.ID), Prefix: "ev#", Limit: 100, Cursor: cursor})
-		if err != nil {
-			return err
-		}
-		for _, it := range pg.Items {
-			var st eventItem
-			if err := json.Unmarshal(it.Data, &st); err != nil {
-				return fmt.Errorf("decode %s: %w", it.Key, err)
-			}
-			from.events[st.Name] = &eventState{item: it, stats: st}
-			names = append(names, st.Name)
-		}
-		if pg.Next == "" {
-			break
-		}
-		cursor = pg.Next
+	err := u.s.eachEventItem(u.ctx, u.p, from.prof.ID, func(it core.Item, st eventItem) error {
+		from.events[st.Name] = &eventState{item: it, stats: st}
+		names = append(names, st.Name)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := u.loadEvents(into, names...); err != nil {
 		return err

@@ -62,7 +62,8 @@ type contribution struct {
 
 func orderKey(p, sourceID string) core.Key { return core.Key{PK: p + "#order#" + sourceID, SK: "o"} }
 func orderIDKey(p, id string) core.Key     { return core.Key{PK: p + "#orderid#" + id, SK: "o"} }
-func orderListKey(p, id string) core.Key   { return core.Key{PK: p + "#orders", SK: id} }
+func orderListKey(p, id string) core.Key   { return core.Key{PK: ordersPartition(p), SK: id} }
+func ordersPartition(p string) string      { return p + "#orders" }
 func upper(s string) string                { return strings.ToUpper(s) }
 func statusOf(o customer.Order) string     { return upper(o.Status) }
 func isCounted(status string) bool {
@@ -384,20 +385,42 @@ func (s *Service) GetOrder(ctx context.Context, p, id string) (Order, error) {
 
 // ListOrders lists orders, newest first.
 func (s *Service) ListOrders(ctx context.Context, p string, limit int, cursor string) ([]Order, string, error) {
-	pg, err := s.Store.Query(ctx, core.Query{PK: p + "#orders", Reverse: true, Limit: limit, Cursor: cursor})
+	pg, err := s.Store.Query(ctx, core.Query{PK: ordersPartition(p), Reverse: true, Limit: limit, Cursor: cursor})
 	if err != nil {
 		return nil, "", err
 	}
 	out := make([]Order, 0, len(pg.Items))
 	for _, it := range pg.Items {
-		rec, _, err := s.loadOrder(ctx, p, string(it.Data))
-		if errors.Is(err, core.ErrNotFound) {
-			continue
-		}
+		o, ok, err := s.listedOrder(ctx, p, it)
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, rec.Order)
+		if ok {
+			out = append(out, o)
+		}
 	}
 	return out, pg.Next, nil
+}
+
+// eachOrder calls fn with every order of the project, newest first (oldest
+// first when oldest is set), until fn fails or ctx ends.
+func (s *Service) eachOrder(ctx context.Context, p string, oldest bool, fn func(Order) error) error {
+	q := core.Query{PK: ordersPartition(p), Reverse: !oldest, Limit: core.MaxPageLimit}
+	return core.Each(ctx, s.Store, q, func(it core.Item) error {
+		o, ok, err := s.listedOrder(ctx, p, it)
+		if err != nil || !ok {
+			return err
+		}
+		return fn(o)
+	})
+}
+
+// listedOrder is the order an entry of the order list names; false when it
+// is gone since.
+func (s *Service) listedOrder(ctx context.Context, p string, entry core.Item) (Order, bool, error) {
+	rec, _, err := s.loadOrder(ctx, p, string(entry.Data))
+	if errors.Is(err, core.ErrNotFound) {
+		return Order{}, false, nil
+	}
+	return rec.Order, err == nil, err
 }

@@ -101,36 +101,23 @@ func (s *Service) Sweep(ctx context.Context, p string, progress func(hour time.T
 }
 
 func (s *Service) sweepHour(ctx context.Context, p string, h, now time.Time, res *SweepResult) error {
-	cursor := ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: dueKey(p, h, "").PK, Limit: 100, Cursor: cursor})
+	return core.Each(ctx, s.Store, core.Query{PK: dueKey(p, h, "").PK, Limit: 100}, func(it core.Item) error {
+		at, _ := strconv.ParseInt(string(it.Data), 10, 64)
+		if time.Unix(0, at).After(now) {
+			return nil
+		}
+		out, err := s.Reevaluate(ctx, p, it.SK)
+		if errors.Is(err, core.ErrNotFound) {
+			return s.Store.Write(ctx, core.Delete(it.Key))
+		}
 		if err != nil {
 			return err
 		}
-		for _, it := range pg.Items {
-			at, _ := strconv.ParseInt(string(it.Data), 10, 64)
-			if time.Unix(0, at).After(now) {
-				continue
-			}
-			out, err := s.Reevaluate(ctx, p, it.SK)
-			if errors.Is(err, core.ErrNotFound) {
-				if err := s.Store.Write(ctx, core.Delete(it.Key)); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			res.Customers++
-			res.Entered += int64(len(out.Entered))
-			res.Left += int64(len(out.Left))
-		}
-		if pg.Next == "" {
-			return nil
-		}
-		cursor = pg.Next
-	}
+		res.Customers++
+		res.Entered += int64(len(out.Entered))
+		res.Left += int64(len(out.Left))
+		return nil
+	})
 }
 
 // Reevaluate recomputes one customer's auto-update memberships now.

@@ -126,36 +126,26 @@ func (s *Service) activityOf(ctx context.Context, p, cust string, limit int, kee
 		}
 		cursor = pg.Next
 	}
-	cursor = ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: customer.Partition(p, cust), Prefix: "ev#", Limit: 100, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range pg.Items {
-			var st eventItem
-			if err := json.Unmarshal(it.Data, &st); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", it.Key, err)
+	err := s.eachEventItem(ctx, p, cust, func(_ core.Item, st eventItem) error {
+		for i, oc := range st.Recent {
+			data := map[string]any{"event": st.Name, "call": oc.Type, "message_id": oc.MessageID}
+			if oc.Properties != nil {
+				data["properties"] = oc.Properties
 			}
-			for i, oc := range st.Recent {
-				data := map[string]any{"event": st.Name, "call": oc.Type, "message_id": oc.MessageID}
-				if oc.Properties != nil {
-					data["properties"] = oc.Properties
-				}
-				id := oc.MessageID
-				if id == "" {
-					id = fmt.Sprintf("%s#%d", st.Name, i)
-				}
-				if a := (Activity{ID: "evt:" + id, Type: "customer.custom_event", Data: data, CreatedAt: oc.At, Object: "customer_activity"}); keep(a) {
-					out = append(out, a)
-				}
+			id := oc.MessageID
+			if id == "" {
+				id = fmt.Sprintf("%s#%d", st.Name, i)
+			}
+			if a := (Activity{ID: "evt:" + id, Type: "customer.custom_event", Data: data, CreatedAt: oc.At, Object: "customer_activity"}); keep(a) {
+				out = append(out, a)
 			}
 		}
-		if pg.Next == "" {
-			return out, nil
-		}
-		cursor = pg.Next
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // EventCounts returns a customer's event counters (promorelay's addition
@@ -166,24 +156,26 @@ func (s *Service) EventCounts(ctx context.Context, p, custID string) ([]customer
 		return nil, err
 	}
 	var out []customer.EventStats
-	cursor := ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: customer.Partition(p, prof.ID), Prefix: "ev#", Limit: 100, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range pg.Items {
-			var st eventItem
-			if err := json.Unmarshal(it.Data, &st); err != nil {
-				return nil, err
-			}
-			out = append(out, st.EventStats)
-		}
-		if pg.Next == "" {
-			return out, nil
-		}
-		cursor = pg.Next
+	err = s.eachEventItem(ctx, p, prof.ID, func(_ core.Item, st eventItem) error {
+		out = append(out, st.EventStats)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
+}
+
+// eachEventItem calls fn with every event counter item of one customer.
+func (s *Service) eachEventItem(ctx context.Context, p, custID string, fn func(core.Item, eventItem) error) error {
+	q := core.Query{PK: customer.Partition(p, custID), Prefix: "ev#", Limit: 100}
+	return core.Each(ctx, s.Store, q, func(it core.Item) error {
+		var st eventItem
+		if err := json.Unmarshal(it.Data, &st); err != nil {
+			return fmt.Errorf("decode %s: %w", it.Key, err)
+		}
+		return fn(it, st)
+	})
 }
 
 func jsonSize(v any) int {

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,7 +185,7 @@ func (s *Service) check(object string, params *Parameters) (compiled, error) {
 	}
 	if params.Order == "" {
 		params.Order = src.Orders[0]
-	} else if !contains(src.Orders, params.Order) {
+	} else if !slices.Contains(src.Orders, params.Order) {
 		errs = append(errs, core.KeyedError(core.CodeInvalid, "unsupported_parameter",
 			"parameters.order %q is not supported; %s exports are ordered by %s", params.Order, object, strings.Join(src.Orders, " or ")))
 	}
@@ -219,20 +220,11 @@ func joinInvalid(errs []error) error {
 	return core.KeyedError(first.Code, first.Key, "%s", strings.Join(msgs, "; "))
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (src Source) hasField(f string) bool {
 	if key, ok := strings.CutPrefix(f, "metadata."); ok {
 		return src.Schema.Metadata && key != ""
 	}
-	return contains(src.Fields, f)
+	return slices.Contains(src.Fields, f)
 }
 
 func (src Source) fieldNames() []string {
@@ -356,21 +348,8 @@ func (s *Service) Delete(ctx context.Context, p, id string) error {
 
 // deleteChunks deletes the chunks of an export after chunk n.
 func (s *Service) deleteChunks(ctx context.Context, p, id string, after int) error {
-	from := chunkKey(p, id, after+1).SK
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: partition(p, id), From: from, To: "c#~", Limit: core.MaxPageLimit})
-		if err != nil {
-			return err
-		}
-		for _, it := range pg.Items {
-			if err := s.Store.Write(ctx, core.Delete(it.Key)); err != nil {
-				return err
-			}
-		}
-		if pg.Next == "" {
-			return nil
-		}
-	}
+	q := core.Query{PK: partition(p, id), From: chunkKey(p, id, after+1).SK, To: "c#~", Limit: core.MaxPageLimit}
+	return core.Each(ctx, s.Store, q, func(it core.Item) error { return s.Store.Write(ctx, core.Delete(it.Key)) })
 }
 
 // Download writes the file of the export id to w when token is its

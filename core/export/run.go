@@ -230,26 +230,15 @@ func cell(r segment.Record, f string) string {
 // stopped: those whose record was not written for staleAfter (0: all, for a
 // single process starting up). It returns how many it started.
 func (s *Service) Resume(ctx context.Context, staleAfter time.Duration) (int, error) {
-	started, cursor := 0, ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: activePartition, Limit: core.MaxPageLimit, Cursor: cursor})
-		if err != nil {
-			return started, err
+	started := 0
+	err := core.Each(ctx, s.Store, core.Query{PK: activePartition, Limit: core.MaxPageLimit}, func(it core.Item) error {
+		ok, err := s.resume(ctx, it.SK, staleAfter)
+		if ok {
+			started++
 		}
-		for _, it := range pg.Items {
-			ok, err := s.resume(ctx, it.SK, staleAfter)
-			if err != nil {
-				return started, err
-			}
-			if ok {
-				started++
-			}
-		}
-		if pg.Next == "" {
-			return started, nil
-		}
-		cursor = pg.Next
-	}
+		return err
+	})
+	return started, err
 }
 
 func (s *Service) resume(ctx context.Context, active string, staleAfter time.Duration) (bool, error) {

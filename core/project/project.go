@@ -237,25 +237,16 @@ func (s *Service) ByName(ctx context.Context, name string) (Project, error) {
 // List returns every project, oldest first.
 func (s *Service) List(ctx context.Context) ([]Project, error) {
 	var out []Project
-	cursor := ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: "projects", Limit: core.MaxPageLimit, Cursor: cursor})
-		if err != nil {
-			return nil, err
+	err := core.Each(ctx, s.Store, core.Query{PK: "projects", Limit: core.MaxPageLimit}, func(it core.Item) error {
+		p, err := s.Get(ctx, it.SK)
+		if errors.Is(err, core.ErrNotFound) {
+			return nil
 		}
-		for _, it := range pg.Items {
-			p, err := s.Get(ctx, it.SK)
-			if errors.Is(err, core.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, p)
-		}
-		if pg.Next == "" {
-			return out, nil
-		}
-		cursor = pg.Next
+		out = append(out, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }

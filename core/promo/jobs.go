@@ -590,30 +590,22 @@ func (s *Service) ResumeJobs(ctx context.Context, staleAfter time.Duration) (int
 	if _, err := s.runner(); err != nil {
 		return 0, err
 	}
-	taken, cursor := 0, ""
-	for {
-		pg, err := s.Store.Query(ctx, core.Query{PK: activeJobsPartition, Limit: core.MaxPageLimit, Cursor: cursor})
+	taken := 0
+	err := core.Each(ctx, s.Store, core.Query{PK: activeJobsPartition, Limit: core.MaxPageLimit}, func(it core.Item) error {
+		i := strings.LastIndexByte(it.SK, '#')
+		if i < 0 {
+			return nil
+		}
+		ok, err := s.resumeJob(ctx, it.Key, it.SK[:i], it.SK[i+1:], staleAfter)
 		if err != nil {
-			return taken, err
+			return fmt.Errorf("resume job %s: %w", it.SK, err)
 		}
-		for _, it := range pg.Items {
-			i := strings.LastIndexByte(it.SK, '#')
-			if i < 0 {
-				continue
-			}
-			ok, err := s.resumeJob(ctx, it.Key, it.SK[:i], it.SK[i+1:], staleAfter)
-			if err != nil {
-				return taken, fmt.Errorf("resume job %s: %w", it.SK, err)
-			}
-			if ok {
-				taken++
-			}
+		if ok {
+			taken++
 		}
-		if pg.Next == "" {
-			return taken, nil
-		}
-		cursor = pg.Next
-	}
+		return nil
+	})
+	return taken, err
 }
 
 func (s *Service) resumeJob(ctx context.Context, index core.Key, p, id string, staleAfter time.Duration) (bool, error) {
