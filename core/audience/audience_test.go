@@ -284,13 +284,6 @@ func must3(t *testing.T) func([]customer.Profile, string, error) ([]customer.Pro
 	}
 }
 
-func openEngine(t *testing.T, engine string, clock core.Clock) core.Store {
-	if engine == "dynamo" {
-		return enginetest.Dynamo(t, clock)
-	}
-	return enginetest.Embedded(t, clock)
-}
-
 // TestPlainEventCrashBetweenWrites: a plain event is written as its counter
 // then its dedupe record; a stop between the two (simulated by deleting the
 // dedupe record) must not count the retried message twice.

@@ -15,6 +15,7 @@ import (
 	"github.com/promorelay/promorelay/core/audience"
 	"github.com/promorelay/promorelay/core/customer"
 	"github.com/promorelay/promorelay/internal/app"
+	"github.com/promorelay/promorelay/internal/enginetest"
 )
 
 func order(id, delivery, transition, status, cust string, amount int64, at time.Time, items ...customer.OrderItem) customer.Order {
@@ -83,12 +84,7 @@ func must2o(t *testing.T) func(audience.Order, audience.Outcome, error) audience
 
 // run runs fn on both engines, each with its own clock at t0.
 func run(t *testing.T, fn func(t *testing.T, s core.Store, clock *core.ManualClock)) {
-	for _, engine := range []string{"embedded", "dynamo"} {
-		t.Run(engine, func(t *testing.T) {
-			clock := core.NewManualClock(t0)
-			fn(t, openEngine(t, engine, clock), clock)
-		})
-	}
+	enginetest.RunAt(t, t0, fn)
 }
 
 // TestSweepTimeRelative: "no order in the last 30 days" changes with time

@@ -30,14 +30,7 @@ var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 // run runs fn on both engines, each with its own manual clock at t0 (the
 // stores' time-to-live reads it too).
 func run(t *testing.T, fn func(t *testing.T, s core.Store, clock *core.ManualClock)) {
-	t.Run("embedded", func(t *testing.T) {
-		clock := core.NewManualClock(t0)
-		fn(t, enginetest.Embedded(t, clock), clock)
-	})
-	t.Run("dynamo", func(t *testing.T) {
-		clock := core.NewManualClock(t0)
-		fn(t, enginetest.Dynamo(t, clock), clock)
-	})
+	enginetest.RunAt(t, t0, fn)
 }
 
 // fixture is an app over one engine with n orders, one minute apart:

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsdynamodb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -56,6 +57,19 @@ func Dynamo(t testing.TB, clock core.Clock) core.Store {
 		_, _ = d.Client().DeleteTable(context.Background(), &awsdynamodb.DeleteTableInput{TableName: aws.String(d.Table())})
 	})
 	return s
+}
+
+// RunAt runs fn once per engine as subtests "embedded" and "dynamo", each
+// with a fresh manual clock at start that the store reads too.
+func RunAt(t *testing.T, start time.Time, fn func(t *testing.T, s core.Store, clock *core.ManualClock)) {
+	t.Run("embedded", func(t *testing.T) {
+		clock := core.NewManualClock(start)
+		fn(t, Embedded(t, clock), clock)
+	})
+	t.Run("dynamo", func(t *testing.T) {
+		clock := core.NewManualClock(start)
+		fn(t, Dynamo(t, clock), clock)
+	})
 }
 
 // Run runs fn once per engine as subtests "embedded" and "dynamo".
